@@ -1,0 +1,1 @@
+"""RareDesk gui layer."""

@@ -1,0 +1,1 @@
+"""RareDesk report layer."""

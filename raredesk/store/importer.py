@@ -1,0 +1,1103 @@
+"""Columnar VCF import into a case of the workspace.
+
+The reader (:mod:`raredesk.io.vcf`) yields Arrow chunks of raw string
+columns; everything per record happens in DuckDB SQL over each chunk:
+
+1. ``_rec``: INFO split into a key list once per record; each declared INFO
+   field extracted by list position (no regex per field), genotype fields
+   located in FORMAT.
+2. a type check of every numeric INFO field: a value that contradicts the
+   declared type (e.g. ``0.5`` in an Integer field) widens the column
+   (Integer -> Double -> Varchar) and is reported — never turned into NULL.
+3. ``_tx``: every annotation entry (VEP CSQ, SnpEff ANN/EFF, bcftools BCSQ)
+   split and matched to its ALT allele; ``_pick`` the picked transcript
+   (MANE Select > canonical > most severe) per allele.
+4. one row per ALT allele inserted into ``case_<id>_variants``: normalised
+   key, Number=A/R values and genotypes/AD recoded for that allele.
+
+The whole import is one transaction: a cancelled or failed import leaves the
+workspace exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from raredesk.errors import Cancelled, InputError, WorkspaceError
+from raredesk.io import genome
+from raredesk.io.consequences import BCSQ_TO_SO, EFF_TO_SO, severity_table, sql_case
+from raredesk.io.ped import Individual, pick_proband, read_ped, roles
+from raredesk.io.vcf import ANNOTATION_KEYS, DEFAULT_CHUNK_BYTES, FieldDef, VcfHeader, VcfReader, check_index
+from raredesk.store import scores as sc
+
+ProgressFn = Callable[[int, int, str], None]
+
+INT_RE = r"\s*[+-]?[0-9]+\s*"
+FILE_SHIFT = 1 << 40       # variant_id = file_seq * 2^40 + record_index * 1024 + allele_index
+RECORD_SHIFT = 1024
+REFERENCE_ALLELES = ("<*>", "<NON_REF>", "<X>")
+
+
+class CancelToken:
+    """A Qt-free cancel flag shared between a job and whoever may cancel it."""
+
+    def __init__(self):
+        self._set = False
+
+    def cancel(self) -> None:
+        self._set = True
+
+    @property
+    def cancelled(self) -> bool:
+        return self._set
+
+
+@dataclass
+class ImportResult:
+    """What an import did.
+
+    Attributes
+    ----------
+    case_id, case_name : int, str
+    file_id : int or None
+        None when the file had been imported before (same checksum).
+    records : int
+        VCF records read.
+    variant_rows : int
+        Rows written, one per ALT allele.
+    skipped : dict of str to int
+        Counts of what was not turned into rows (reference blocks, ...).
+    warnings : list of str
+    build : str or None
+    seconds : float
+    already_imported : bool
+    """
+
+    case_id: int
+    case_name: str
+    file_id: int | None
+    records: int = 0
+    variant_rows: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    build: str | None = None
+    seconds: float = 0.0
+    already_imported: bool = False
+
+
+def q(name: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str | None) -> str:
+    """An SQL string literal."""
+    if text is None:
+        return "NULL"
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 22)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+def variants_table(case_id: int) -> str:
+    return f"case_{case_id}_variants"
+
+
+def transcripts_table(case_id: int) -> str:
+    return f"case_{case_id}_transcripts"
+
+
+# ------------------------------------------------------------------------------------------
+# fixed columns of the per-case tables
+
+VARIANT_COLUMNS: list[tuple[str, str]] = [
+    ("variant_id", "BIGINT"), ("file_id", "INTEGER"), ("record_index", "BIGINT"), ("allele_index", "SMALLINT"),
+    ("n_alleles", "SMALLINT"), ("chrom", "VARCHAR"), ("chrom_rank", "SMALLINT"), ("pos", "BIGINT"),
+    ("ref", "VARCHAR"), ("alt", "VARCHAR"), ("vkey", "VARCHAR"), ("orig_chrom", "VARCHAR"), ("orig_pos", "BIGINT"),
+    ("orig_ref", "VARCHAR"), ("orig_alt", "VARCHAR"), ("vcf_id", "VARCHAR"), ("qual", "DOUBLE"),
+    ("filter", "VARCHAR"), ("vtype", "VARCHAR"), ("sv_type", "VARCHAR"), ("sv_end", "BIGINT"), ("sv_len", "BIGINT"),
+    ("gene", "VARCHAR"), ("gene_id", "VARCHAR"), ("transcript", "VARCHAR"), ("biotype", "VARCHAR"),
+    ("consequence", "VARCHAR"), ("impact", "VARCHAR"), ("hgvsc", "VARCHAR"), ("hgvsp", "VARCHAR"),
+    ("exon", "VARCHAR"), ("intron", "VARCHAR"), ("mane_select", "VARCHAR"), ("canonical", "BOOLEAN"),
+    ("annotation_source", "VARCHAR"), ("worst_consequence", "VARCHAR"), ("worst_impact", "VARCHAR"),
+    ("consequences", "VARCHAR[]"), ("genes", "VARCHAR[]"), ("n_transcripts", "INTEGER"),
+    ("gnomad_af", "DOUBLE"), ("gnomad_grpmax_af", "DOUBLE"), ("gnomad_nhomalt", "BIGINT"),
+] + [(f"gnomad_af_{p}", "DOUBLE") for p in sc.POPULATIONS] + [
+    ("cadd_phred", "DOUBLE"), ("revel", "DOUBLE"), ("spliceai_ds", "DOUBLE"), ("alphamissense", "DOUBLE"),
+    ("alphamissense_class", "VARCHAR"), ("sift_pred", "VARCHAR"), ("sift_score", "DOUBLE"),
+    ("polyphen_pred", "VARCHAR"), ("polyphen_score", "DOUBLE"), ("clinvar_sig", "VARCHAR"),
+    ("clinvar_revstat", "VARCHAR"), ("clinvar_stars", "TINYINT"), ("clinvar_id", "VARCHAR"),
+    ("clinvar_source", "VARCHAR"), ("format", "VARCHAR"),
+]
+
+SAMPLE_COLUMNS: list[tuple[str, str]] = [
+    ("gt", "TINYINT"), ("gt_raw", "VARCHAR"), ("phased", "BOOLEAN"), ("ad_ref", "INTEGER"), ("ad_alt", "INTEGER"),
+    ("dp", "INTEGER"), ("gq", "INTEGER"), ("ps", "BIGINT"), ("ab", "DOUBLE"), ("raw", "VARCHAR"),
+]
+
+TRANSCRIPT_COLUMNS: list[tuple[str, str]] = [
+    ("variant_id", "BIGINT"), ("record_index", "BIGINT"), ("file_id", "INTEGER"), ("allele_index", "SMALLINT"),
+    ("source", "VARCHAR"), ("allele", "VARCHAR"), ("gene", "VARCHAR"), ("gene_id", "VARCHAR"),
+    ("feature_type", "VARCHAR"), ("transcript", "VARCHAR"), ("biotype", "VARCHAR"), ("consequence", "VARCHAR"),
+    ("impact", "VARCHAR"), ("severity", "SMALLINT"), ("hgvsc", "VARCHAR"), ("hgvsp", "VARCHAR"), ("exon", "VARCHAR"),
+    ("intron", "VARCHAR"), ("strand", "VARCHAR"), ("canonical", "BOOLEAN"), ("mane_select", "VARCHAR"),
+    ("protein_position", "VARCHAR"), ("amino_acids", "VARCHAR"), ("codons", "VARCHAR"),
+    ("existing_variation", "VARCHAR"), ("hgnc_id", "VARCHAR"), ("lof", "VARCHAR"), ("sift_pred", "VARCHAR"),
+    ("sift_score", "DOUBLE"), ("polyphen_pred", "VARCHAR"), ("polyphen_score", "DOUBLE"), ("revel", "DOUBLE"),
+    ("cadd_phred", "DOUBLE"), ("alphamissense", "DOUBLE"), ("alphamissense_class", "VARCHAR"),
+    ("spliceai_ds", "DOUBLE"), ("gnomad_af", "DOUBLE"), ("gnomad_grpmax_af", "DOUBLE"), ("clin_sig", "VARCHAR"),
+    ("raw", "VARCHAR"),
+]
+
+SOURCE_RANK = {"VEP": 1, "SnpEff": 2, "SnpEff-EFF": 3, "BCSQ": 4}
+SOURCE_OF_KEY = {"CSQ": "VEP", "ANN": "SnpEff", "EFF": "SnpEff-EFF", "BCSQ": "BCSQ"}
+
+
+def _macros(con: duckdb.DuckDBPyConnection) -> None:
+    sev = severity_table()
+    rank = sql_case({t: r for t, (r, _) in sev.items()}, "t", "999")
+    impact = sql_case({t: i for t, (_, i) in sev.items()}, "t")
+    eff = sql_case(EFF_TO_SO, "upper(e)", "lower(e)")
+    bcsq = sql_case(BCSQ_TO_SO, "lower(t)", "lower(t) || '_variant'")
+    stars = sql_case(sc.REVIEW_STARS, "lower(trim(s))")
+    codes = sql_case(sc.CLNSIG_CODES, "trim(t)", "replace(trim(t), '_', ' ')")
+    statements = [
+        f"CREATE OR REPLACE TEMP MACRO rd_int(x) AS CASE WHEN regexp_full_match(x, '{INT_RE}') THEN TRY_CAST(x AS BIGINT) END",
+        "CREATE OR REPLACE TEMP MACRO rd_dbl(x) AS TRY_CAST(x AS DOUBLE)",
+        "CREATE OR REPLACE TEMP MACRO rd_sfx(r, a) AS coalesce(list_position(list_transform(range(1, least(len(r), len(a))), i -> r[-i] = a[-i]), false) - 1, least(len(r), len(a)) - 1)",
+        "CREATE OR REPLACE TEMP MACRO rd_pfx(r, a) AS coalesce(list_position(list_transform(range(1, least(len(r), len(a))), i -> r[i] = a[i]), false) - 1, least(len(r), len(a)) - 1)",
+        "CREATE OR REPLACE TEMP MACRO rd_symbolic(a) AS (a[1] = '<' OR contains(a, '[') OR contains(a, ']') OR (len(a) > 1 AND (a[1] = '.' OR a[-1] = '.')))",
+        f"CREATE OR REPLACE TEMP MACRO rd_sev(c) AS list_min(list_transform(string_split(c, '&'), t -> {rank}))",
+        f"CREATE OR REPLACE TEMP MACRO rd_impact_of(t) AS {impact}",
+        f"CREATE OR REPLACE TEMP MACRO rd_eff_so(e) AS {eff}",
+        f"CREATE OR REPLACE TEMP MACRO rd_bcsq_so(c) AS array_to_string(list_transform(string_split(ltrim(c, '*'), '&'), t -> {bcsq}), '&')",
+        "CREATE OR REPLACE TEMP MACRO rd_pred(s) AS CASE WHEN TRY_CAST(s AS DOUBLE) IS NULL THEN NULLIF(regexp_extract(s, '^([^(]*)', 1), '') END",
+        "CREATE OR REPLACE TEMP MACRO rd_predscore(s) AS coalesce(TRY_CAST(s AS DOUBLE), TRY_CAST(regexp_extract(s, '\\(([^)]*)\\)', 1) AS DOUBLE))",
+        f"CREATE OR REPLACE TEMP MACRO rd_stars(s) AS {stars}",
+        f"CREATE OR REPLACE TEMP MACRO rd_clnsig(s) AS array_to_string(list_transform(regexp_split_to_array(s, '[|,;]'), t -> {codes}), ', ')",
+        "CREATE OR REPLACE TEMP MACRO rd_pct(s) AS replace(replace(replace(s, '%3D', '='), '%3B', ';'), '%2C', ',')",
+    ]
+    for s in statements:
+        con.execute(s)
+
+
+# ------------------------------------------------------------------------------------------
+# case set-up
+
+
+@dataclass
+class CaseSpec:
+    """Clinical facts of a case given at creation (all optional)."""
+
+    proband: str | None = None
+    sex: str | None = None
+    indication: str | None = None
+    hpo_terms: list[str] = field(default_factory=list)
+    consent_secondary: bool = False
+
+
+def _column_name(prefix: str, name: str, taken: set[str]) -> str:
+    base = prefix + re.sub(r"[^0-9A-Za-z_]", "_", name)
+    col, k = base, 2
+    while col.lower() in taken:
+        col = f"{base}_{k}"
+        k += 1
+    taken.add(col.lower())
+    return col
+
+
+@dataclass
+class _InfoPlan:
+    fd: FieldDef
+    column: str
+    raw: str              # raw column name in _rec
+    base_type: str        # BIGINT / DOUBLE / VARCHAR / BOOLEAN
+    new: bool             # column to be created
+
+
+def _base_type(fd: FieldDef) -> str:
+    return {"Integer": "BIGINT", "Float": "DOUBLE", "Flag": "BOOLEAN"}.get(fd.type, "VARCHAR")
+
+
+def _is_list(fd: FieldDef) -> bool:
+    return fd.type != "Flag" and fd.number not in ("1", "0", "A")
+
+
+def _sql_type(base: str, fd: FieldDef) -> str:
+    return base + "[]" if _is_list(fd) else base
+
+
+def _cast(expr: str, base: str) -> str:
+    if base == "BIGINT":
+        return f"rd_int({expr})"
+    if base == "DOUBLE":
+        return f"rd_dbl({expr})"
+    return expr
+
+
+class _Importer:
+    def __init__(self, ws, path: str, case_name: str, *, ped: str | None, proband: str | None,
+                 alignments: dict[str, str] | None, reference: str | None, build: str | None,
+                 case_spec: CaseSpec | None, progress: ProgressFn | None, cancel: CancelToken | None,
+                 chunk_bytes: int, kind: str = "vcf"):
+        self.ws = ws
+        self.path = str(path)
+        self.case_name = case_name
+        self.ped_path = ped
+        self.proband = proband
+        self.alignments = alignments or {}
+        self.reference = reference
+        self.build_arg = genome.normalise_build(build) if build else None
+        self.case_spec = case_spec or CaseSpec()
+        self.progress = progress or (lambda done, total, text: None)
+        self.cancel = cancel or CancelToken()
+        self.chunk_bytes = chunk_bytes
+        self.kind = kind
+        self.warnings: list[str] = []
+        self.warning_rows: list[tuple[str, str, int, str, str]] = []
+        self.skipped: dict[str, int] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def warn(self, kind: str, fld: str, count: int, example: str | None, message: str) -> None:
+        self.warnings.append(message)
+        self.warning_rows.append((kind, fld, int(count), example, message))
+
+    def _check_cancel(self):
+        if self.cancel.cancelled:
+            raise Cancelled()
+
+    # -- main ------------------------------------------------------------------------------
+
+    def run(self) -> ImportResult:
+        t0 = time.perf_counter()
+        path = self.path
+        if not Path(path).is_file():
+            raise InputError("file not found" if not Path(path).exists() else "not a regular file", path)
+        people = read_ped(self.ped_path) if self.ped_path else None
+        idx_warning = check_index(path)
+        if idx_warning:
+            self.warn("index", "", 1, None, idx_warning)
+        stat = os.stat(path)
+        con = self.ws.cursor()
+        existing = con.execute("SELECT case_id FROM cases WHERE name = ?", [self.case_name]).fetchone()
+        # Same content already in this case? (fast path: same size, then checksum)
+        if existing:
+            same_size = con.execute("SELECT sha256 FROM files WHERE case_id = ? AND size = ? AND kind = ?",
+                                    [existing[0], stat.st_size, self.kind]).fetchall()
+            if same_size:
+                digest = sha256_file(path)
+                if any(r[0] == digest for r in same_size):
+                    return ImportResult(existing[0], self.case_name, None, already_imported=True,
+                                        seconds=time.perf_counter() - t0,
+                                        warnings=["this file (same SHA-256) is already imported in this case; "
+                                                  "nothing was added"])
+        hasher = hashlib.sha256()
+        with VcfReader(path, chunk_bytes=self.chunk_bytes) as reader:
+            hdr = reader.header
+            build = self._build(hdr)
+            sample_map = self._match_samples(hdr, people)
+            with self.ws.write_lock:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    result = self._import(con, reader, hdr, build, people, sample_map, stat)
+                    digest = _hash_file_into(hasher, path)
+                    dup = con.execute("SELECT count(*) FROM files WHERE case_id = ? AND sha256 = ? AND kind = ?",
+                                      [result.case_id, digest, self.kind]).fetchone()[0]
+                    if dup:
+                        con.execute("ROLLBACK")
+                        return ImportResult(result.case_id, self.case_name, None, already_imported=True,
+                                            seconds=time.perf_counter() - t0,
+                                            warnings=["this file (same SHA-256) is already imported in this case; "
+                                                      "nothing was added"])
+                    con.execute("UPDATE files SET sha256 = ? WHERE file_id = ?", [digest, result.file_id])
+                    con.execute("COMMIT")
+                except BaseException:
+                    try:
+                        con.execute("ROLLBACK")
+                    except duckdb.Error:
+                        pass
+                    raise
+                finally:
+                    for t in ("_rec", "_tx", "_pick", "_txagg"):
+                        try:
+                            con.execute(f"DROP TABLE IF EXISTS {t}")
+                        except duckdb.Error:
+                            pass
+        result.seconds = time.perf_counter() - t0
+        result.warnings = self.warnings
+        result.skipped = self.skipped
+        return result
+
+    # -- header-level checks -----------------------------------------------------------------
+
+    def _build(self, hdr: VcfHeader) -> str | None:
+        detected, notes = genome.detect_build(hdr.contigs)
+        for n in notes:
+            self.warn("build", "", 1, None, n)
+        if self.build_arg and detected and detected != self.build_arg:
+            raise InputError(f"--build {self.build_arg} contradicts the header's contig lengths, which are "
+                             f"{detected}", self.path)
+        return self.build_arg or detected
+
+    def _match_samples(self, hdr: VcfHeader, people: list[Individual] | None) -> dict[str, Individual | None]:
+        out: dict[str, Individual | None] = {s: None for s in hdr.samples}
+        if people is None:
+            return out
+        ped_ids = {p.individual_id: p for p in people}
+        vcf_ids = set(hdr.samples)
+        common = vcf_ids & set(ped_ids)
+        if hdr.samples and not common:
+            raise InputError(
+                f"no PED individual matches a VCF sample (PED: {', '.join(sorted(ped_ids)[:6])}; "
+                f"VCF: {', '.join(hdr.samples[:6])})", self.ped_path)
+        missing = sorted(vcf_ids - set(ped_ids))
+        if missing:
+            self.warn("ped", "", len(missing), missing[0],
+                      f"VCF samples not in the PED, imported as unrelated: {', '.join(missing)}")
+        absent = sorted(set(ped_ids) - vcf_ids)
+        if absent:
+            self.warn("ped", "", len(absent), absent[0],
+                      f"PED individuals without genotypes in the VCF: {', '.join(absent)}")
+        for s in common:
+            out[s] = ped_ids[s]
+        return out
+
+    # -- the transaction ---------------------------------------------------------------------
+
+    def _ensure_case(self, con, hdr: VcfHeader, build, people, sample_map) -> tuple[int, dict[str, int], bool]:
+        row = con.execute("SELECT case_id, build FROM cases WHERE name = ?", [self.case_name]).fetchone()
+        new_case = row is None
+        if new_case:
+            case_id = con.execute("SELECT nextval('case_id_seq')").fetchone()[0]
+            spec = self.case_spec
+            con.execute(
+                "INSERT INTO cases (case_id, name, sex, indication, hpo_terms, consent_secondary, build, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'importing')",
+                [case_id, self.case_name, spec.sex, spec.indication, spec.hpo_terms, spec.consent_secondary, build])
+        else:
+            case_id, old_build = row
+            if build and old_build and build != old_build:
+                raise InputError(f"this file is {build} but case {self.case_name!r} is {old_build}", self.path)
+            if build and not old_build:
+                con.execute("UPDATE cases SET build = ? WHERE case_id = ?", [build, case_id])
+        known = dict(con.execute("SELECT sample_id, sample_index FROM samples WHERE case_id = ?", [case_id]).fetchall())
+        next_index = max(known.values(), default=-1) + 1
+        everyone: list[tuple[str, Individual | None]] = [(s, sample_map.get(s)) for s in hdr.samples]
+        if people:
+            in_vcf = set(hdr.samples)
+            everyone += [(p.individual_id, p) for p in people if p.individual_id not in in_vcf]
+        proband = self.proband or self.case_spec.proband
+        if people:
+            proband = pick_proband(people, proband)
+        elif proband and proband not in hdr.samples and proband not in known:
+            raise InputError(f"proband {proband!r} is not a sample of the VCF ({', '.join(hdr.samples[:6])})",
+                             self.path)
+        if proband is None and len(hdr.samples) == 1 and new_case:
+            proband = hdr.samples[0]
+        role_of = roles(people, proband) if people else ({proband: "proband"} if proband else {})
+        index_of: dict[str, int] = {}
+        for sid, ind in everyone:
+            has_gt = sid in hdr.samples
+            if sid in known:
+                index_of[sid] = known[sid]
+                continue
+            idx = next_index if has_gt else None
+            if has_gt:
+                next_index += 1
+                index_of[sid] = idx
+            con.execute(
+                "INSERT INTO samples (case_id, sample_index, sample_id, family_id, father_id, mother_id, role, sex, "
+                "affected, alignment_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [case_id, idx, sid, ind.family_id if ind else None, ind.father_id if ind else None,
+                 ind.mother_id if ind else None, role_of.get(sid, "relative" if ind else None),
+                 ind.sex if ind else None, ind.affected if ind else None, self.alignments.get(sid)])
+        for sid, apath in self.alignments.items():
+            con.execute("UPDATE samples SET alignment_path = ? WHERE case_id = ? AND sample_id = ?",
+                        [apath, case_id, sid])
+        if proband:
+            con.execute("UPDATE cases SET proband = ? WHERE case_id = ?", [proband, case_id])
+            sex = next((p.sex for p in (people or []) if p.individual_id == proband), None)
+            if sex and not self.case_spec.sex:
+                con.execute("UPDATE cases SET sex = ? WHERE case_id = ?", [sex, case_id])
+        return case_id, index_of, new_case
+
+    def _import(self, con, reader: VcfReader, hdr: VcfHeader, build, people, sample_map, stat) -> ImportResult:
+        _macros(con)
+        case_id, index_of, new_case = self._ensure_case(con, hdr, build, people, sample_map)
+        vt, tt = variants_table(case_id), transcripts_table(case_id)
+        file_id = con.execute("SELECT nextval('file_id_seq')").fetchone()[0]
+        file_seq = con.execute("SELECT count(*) FROM files WHERE case_id = ? AND kind = 'vcf'",
+                               [case_id]).fetchone()[0] + 1
+        # tables
+        existing_cols = set()
+        if not new_case and con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()",
+                [vt]).fetchone()[0]:
+            existing_cols = {r[0].lower(): r[1] for r in con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                "AND database_name = current_database()", [vt]).fetchall()}
+        else:
+            cols = ", ".join(f"{q(n)} {t}" for n, t in VARIANT_COLUMNS)
+            con.execute(f"CREATE TABLE {q(vt)} ({cols})")
+            tcols = ", ".join(f"{q(n)} {t}" for n, t in TRANSCRIPT_COLUMNS)
+            con.execute(f"CREATE TABLE {q(tt)} ({tcols})")
+            existing_cols = {n.lower(): t for n, t in VARIANT_COLUMNS}
+        # per-sample columns
+        sample_cols = []
+        for i, s in enumerate(hdr.samples):
+            k = index_of[s]
+            for name, typ in SAMPLE_COLUMNS:
+                col = f"s{k}_{name}"
+                if col.lower() not in existing_cols:
+                    con.execute(f"ALTER TABLE {q(vt)} ADD COLUMN {q(col)} {typ}")
+                    existing_cols[col.lower()] = typ
+            sample_cols.append((i, k))
+        # INFO plan
+        plans = self._info_plan(con, case_id, hdr, vt, existing_cols)
+        for ctg, length in hdr.contigs:
+            con.execute("INSERT INTO contigs VALUES (?, ?, ?, ?, ?)",
+                        [case_id, file_id, ctg, genome.canonical_contig(ctg), length])
+        con.execute("INSERT INTO files (file_id, case_id, path, kind, size, mtime, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [file_id, case_id, os.path.abspath(self.path), self.kind, stat.st_size,
+                     datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None),
+                     json.dumps({"fileformat": hdr.fileformat, "samples": hdr.samples, "build": build,
+                                 "annotations": {k: len(v) for k, v in hdr.annotations.items()},
+                                 "header": hdr.text})])
+        for key, fields in hdr.annotations.items():
+            con.execute("INSERT OR REPLACE INTO annotation_fields VALUES (?, ?, ?, ?)",
+                        [case_id, SOURCE_OF_KEY[key], key, fields])
+        records = 0
+        rows_before = con.execute(f"SELECT count(*) FROM {q(vt)}").fetchone()[0]
+        observed_contigs: set[str] = set()
+        for chunk in reader.chunks():
+            self._check_cancel()
+            con.register("_chunk", chunk.table)
+            try:
+                self._chunk(con, chunk, hdr, plans, sample_cols, vt, tt, file_id, file_seq, observed_contigs)
+            finally:
+                con.unregister("_chunk")
+            records += chunk.table.num_rows
+            self.progress(chunk.done, chunk.total, f"{records:,} records")
+            self._check_cancel()
+        if records == 0:
+            self.warn("records", "", 0, None, "the VCF has a header but no records")
+        variant_rows = con.execute(f"SELECT count(*) FROM {q(vt)}").fetchone()[0] - rows_before
+        self._contig_check(hdr, observed_contigs)
+        # bookkeeping
+        for p in plans:
+            con.execute("INSERT OR REPLACE INTO info_fields VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [case_id, p.fd.name, p.column, p.fd.number, p.fd.type,
+                         _sql_type(p.base_type, p.fd), p.fd.description, p.fd.declared])
+        con.execute("UPDATE files SET records = ?, variant_rows = ? WHERE file_id = ?",
+                    [records, variant_rows, file_id])
+        for kind, fld, count, example, message in self.warning_rows:
+            con.execute("INSERT INTO import_warnings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [case_id, file_id, kind, fld, count, example, message])
+        total = con.execute(f"SELECT count(*) FROM {q(vt)}").fetchone()[0]
+        n_samples = con.execute("SELECT count(*) FROM samples WHERE case_id = ? AND sample_index IS NOT NULL",
+                                [case_id]).fetchone()[0]
+        con.execute("UPDATE cases SET n_variants = ?, n_samples = ?, status = CASE WHEN status = 'importing' "
+                    "THEN 'imported' ELSE status END, updated_at = current_timestamp WHERE case_id = ?",
+                    [total, n_samples, case_id])
+        self._genotype_view(con, case_id)
+        return ImportResult(case_id, self.case_name, file_id, records, variant_rows, build=build)
+
+    def _info_plan(self, con, case_id, hdr: VcfHeader, vt: str, existing_cols: dict) -> list[_InfoPlan]:
+        known = {r[0]: (r[1], r[2]) for r in con.execute(
+            "SELECT name, column_name, stored_type FROM info_fields WHERE case_id = ?", [case_id]).fetchall()}
+        taken = set(existing_cols)
+        plans = []
+        for i, (name, fd) in enumerate(hdr.info.items()):
+            if name in ANNOTATION_KEYS and name in hdr.annotations:
+                continue
+            plans.append(self._plan_for(con, fd, i, known, taken, vt, existing_cols))
+        return plans
+
+    def _plan_for(self, con, fd: FieldDef, i: int, known, taken, vt, existing_cols) -> _InfoPlan:
+        base = _base_type(fd)
+        if fd.name in known:
+            col, stored = known[fd.name]
+            base = stored.replace("[]", "")
+            return _InfoPlan(fd, col, f"r{i}", base, False)
+        col = _column_name("info_", fd.name, taken)
+        con.execute(f"ALTER TABLE {q(vt)} ADD COLUMN {q(col)} {_sql_type(base, fd)}")
+        existing_cols[col.lower()] = _sql_type(base, fd)
+        return _InfoPlan(fd, col, f"r{i}", base, True)
+
+    # -- per chunk ----------------------------------------------------------------------------
+
+    def _chunk(self, con, chunk, hdr: VcfHeader, plans: list[_InfoPlan], sample_cols, vt, tt, file_id, file_seq,
+               observed_contigs: set[str]) -> None:
+        # undeclared INFO keys
+        keys = {r[0] for r in con.execute(
+            "SELECT DISTINCT unnest(list_transform(string_split(info, ';'), x -> split_part(x, '=', 1))) FROM _chunk"
+        ).fetchall()}
+        declared = {p.fd.name for p in plans} | set(hdr.annotations)
+        for k in sorted(keys - declared - {".", ""}):
+            fd = FieldDef(k, ".", "String", "not declared in the header", declared=False)
+            hdr.info[k] = fd
+            known = {}
+            taken = {r[0].lower() for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database()",
+                [vt]).fetchall()}
+            plan = self._plan_for(con, fd, len(hdr.info) + len(plans), known, taken, vt, {})
+            plans.append(plan)
+            self.warn("info", k, 1, None, f"INFO/{k} is used but not declared in the header; kept as text")
+        raw_cols = []
+        for p in plans:
+            name = p.fd.name
+            pos = f"list_position(_k, {lit(name)})"
+            if p.fd.type == "Flag":
+                raw_cols.append(f"{pos} IS NOT NULL AS {p.raw}")
+            else:
+                raw_cols.append(f"CASE WHEN {pos} IS NULL THEN NULL ELSE NULLIF(_e[{pos}][{len(name) + 2}:], '') END AS {p.raw}")
+        ann_cols = []
+        for key in hdr.annotations:
+            pos = f"list_position(_k, {lit(key)})"
+            ann_cols.append(f"CASE WHEN {pos} IS NULL THEN NULL ELSE NULLIF(_e[{pos}][{len(key) + 2}:], '') END AS ann_{key}")
+        smp = []
+        if hdr.samples:
+            smp.append("format, string_split(format, ':') AS _fmt")
+            for i, _ in sample_cols:
+                smp.append(f"s{i}, string_split(s{i}, ':') AS _f{i}")
+        select = ",\n".join(["record_index", "chrom", "pos AS pos_raw", "rd_int(pos) AS pos0", "id", "ref", "alt",
+                             "qual AS qual_raw", "filter", "string_split(alt, ',') AS alts"] + smp + raw_cols + ann_cols)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _rec AS SELECT {select} FROM (
+            SELECT *, string_split(info, ';') AS _e,
+                   list_transform(string_split(info, ';'), x -> split_part(x, '=', 1)) AS _k FROM _chunk)""")
+        self._validate(con, chunk)
+        for (c,) in con.execute("SELECT DISTINCT chrom FROM _rec").fetchall():
+            observed_contigs.add(c)
+        self._type_check(con, plans, vt)
+        self._annotations(con, hdr)
+        self._insert_variants(con, hdr, plans, sample_cols, vt, file_id, file_seq)
+        if hdr.annotations:
+            tcols = [n for n, _ in TRANSCRIPT_COLUMNS]
+            sel = []
+            for n in tcols:
+                if n == "variant_id":
+                    sel.append(f"CASE WHEN ai IS NULL THEN NULL ELSE {file_seq}::BIGINT * {FILE_SHIFT} + "
+                               f"record_index * {RECORD_SHIFT} + ai END AS variant_id")
+                elif n == "file_id":
+                    sel.append(f"{file_id} AS file_id")
+                elif n == "allele_index":
+                    sel.append("ai AS allele_index")
+                else:
+                    sel.append(q(n))
+            con.execute(f"INSERT INTO {q(tt)} BY NAME SELECT {', '.join(sel)} FROM _tx")
+
+    def _validate(self, con, chunk) -> None:
+        bad = con.execute("""
+            SELECT record_index, chrom, pos_raw, ref, alt, qual_raw,
+              CASE WHEN chrom = '' OR regexp_matches(chrom, '\\s') THEN 'CHROM ' || '''' || chrom || '''' || ' is empty or has spaces'
+                   WHEN pos0 IS NULL THEN 'POS ' || '''' || pos_raw || '''' || ' is not a whole number'
+                   WHEN pos0 < 0 THEN 'POS ' || pos_raw || ' is negative'
+                   WHEN ref = '' OR NOT regexp_full_match(ref, '[A-Za-z]+') THEN 'REF ' || '''' || ref || '''' || ' is not a DNA sequence'
+                   WHEN alt = '' THEN 'ALT is empty'
+                   WHEN qual_raw <> '.' AND TRY_CAST(qual_raw AS DOUBLE) IS NULL THEN 'QUAL ' || '''' || qual_raw || '''' || ' is not a number'
+              END AS problem
+            FROM _rec
+            WHERE chrom = '' OR regexp_matches(chrom, '\\s') OR pos0 IS NULL OR pos0 < 0 OR ref = ''
+               OR NOT regexp_full_match(ref, '[A-Za-z]+') OR alt = ''
+               OR (qual_raw <> '.' AND TRY_CAST(qual_raw AS DOUBLE) IS NULL)
+            ORDER BY record_index LIMIT 1""").fetchone()
+        if bad:
+            line = chunk.first_line + bad[0] - chunk.table.column("record_index")[0].as_py()
+            raise InputError(f"line {line}: {bad[6]}", self.path)
+        odd = con.execute("""SELECT count(*), any_value(ref) FROM _rec
+                             WHERE NOT regexp_full_match(ref, '[ACGTNacgtn]+')""").fetchone()
+        if odd[0]:
+            self.warn("ref", "REF", odd[0], odd[1],
+                      f"{odd[0]} records have REF letters other than A/C/G/T/N (e.g. {odd[1]!r}); kept as written")
+
+    def _type_check(self, con, plans: list[_InfoPlan], vt: str) -> None:
+        aggs = []
+        checks = []
+        for p in plans:
+            if p.base_type not in ("BIGINT", "DOUBLE"):
+                continue
+            r = p.raw
+            if _is_list(p.fd) or p.fd.number == "A":
+                bad_int = f"len(list_filter(string_split({r}, ','), x -> x <> '.' AND NOT regexp_full_match(x, '{INT_RE}'))) > 0"
+                bad_dbl = f"len(list_filter(string_split({r}, ','), x -> x <> '.' AND TRY_CAST(x AS DOUBLE) IS NULL)) > 0"
+            else:
+                bad_int = f"{r} <> '.' AND NOT regexp_full_match({r}, '{INT_RE}')"
+                bad_dbl = f"{r} <> '.' AND TRY_CAST({r} AS DOUBLE) IS NULL"
+            k = len(checks)
+            if p.base_type == "BIGINT":
+                aggs.append(f"count(*) FILTER (WHERE {r} IS NOT NULL AND ({bad_int})) AS bi{k}")
+                aggs.append(f"any_value({r}) FILTER (WHERE {r} IS NOT NULL AND ({bad_int})) AS ei{k}")
+            else:
+                aggs.append(f"0 AS bi{k}, NULL AS ei{k}")
+            aggs.append(f"count(*) FILTER (WHERE {r} IS NOT NULL AND ({bad_dbl})) AS bd{k}")
+            aggs.append(f"any_value({r}) FILTER (WHERE {r} IS NOT NULL AND ({bad_dbl})) AS ed{k}")
+            checks.append(p)
+        for p in plans:
+            if p.fd.number in ("A", "R") and p.fd.type != "Flag":
+                extra = 0 if p.fd.number == "A" else 1
+                k = len(checks)
+                aggs.append(f"count(*) FILTER (WHERE {p.raw} IS NOT NULL AND "
+                            f"len(string_split({p.raw}, ',')) <> len(alts) + {extra}) AS nc{k}_{id(p) % 100000}")
+        if not aggs:
+            return
+        row = con.execute(f"SELECT {', '.join(aggs)} FROM _rec").fetchone()
+        desc = [d[0] for d in con.description]
+        vals = dict(zip(desc, row))
+        for k, p in enumerate(checks):
+            bi, ei, bd, ed = vals[f"bi{k}"], vals[f"ei{k}"], vals[f"bd{k}"], vals[f"ed{k}"]
+            if p.base_type == "BIGINT" and bi:
+                new = "DOUBLE" if not bd else "VARCHAR"
+                self._widen(con, vt, p, new)
+                what = "decimals" if new == "DOUBLE" else "text"
+                self.warn("type", p.fd.name, bi, ei,
+                          f"INFO/{p.fd.name} is declared Integer but holds {what} (e.g. {ei!r} in {bi} records); "
+                          f"stored as {'Float' if new == 'DOUBLE' else 'text'}")
+            elif p.base_type == "DOUBLE" and bd:
+                self._widen(con, vt, p, "VARCHAR")
+                self.warn("type", p.fd.name, bd, ed,
+                          f"INFO/{p.fd.name} is declared {p.fd.type} but holds text (e.g. {ed!r} in {bd} records); "
+                          f"stored as text")
+        for name, v in vals.items():
+            if name.startswith("nc") and v:
+                kk = int(name[2:].split("_")[0])
+                p = [pp for pp in plans if pp.fd.number in ("A", "R") and pp.fd.type != "Flag"]
+                # find plan by order of appearance in the aggregate list
+                idx = [n for n in desc if n.startswith("nc")].index(name)
+                pl = p[idx]
+                del kk
+                self.warn("number", pl.fd.name, v, None,
+                          f"INFO/{pl.fd.name} is declared Number={pl.fd.number} but {v} records have another "
+                          f"count of values; missing per-allele values are NULL")
+
+    def _widen(self, con, vt: str, p: _InfoPlan, new: str) -> None:
+        p.base_type = new
+        con.execute(f"ALTER TABLE {q(vt)} ALTER COLUMN {q(p.column)} SET DATA TYPE {_sql_type(new, p.fd)}")
+
+    # -- annotations ----------------------------------------------------------------------------
+
+    def _annotations(self, con, hdr: VcfHeader) -> None:
+        parts = []
+        for key, fields in hdr.annotations.items():
+            parts.append(self._annotation_select(key, fields))
+        if not parts:
+            con.execute("CREATE OR REPLACE TEMP TABLE _tx AS SELECT NULL::BIGINT AS record_index, NULL::INTEGER AS ai "
+                        "WHERE false")
+            return
+        con.execute("""CREATE OR REPLACE TEMP TABLE _rec_alleles AS SELECT record_index, alts,
+            CASE WHEN NOT list_bool_or(list_transform(alts, a -> rd_symbolic(a) OR a = '*' OR a = '.'))
+                  AND len(list_filter(alts, a -> upper(a[1]) <> upper(ref[1]))) = 0
+                 THEN list_transform(alts, a -> CASE WHEN len(a) = 1 THEN '-' ELSE a[2:] END)
+                 ELSE alts END AS vep_alts FROM _rec""")
+        union = "\nUNION ALL BY NAME\n".join(parts)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _tx AS
+            SELECT *, rd_sev(consequence) AS severity FROM ({union})""")
+        con.execute("UPDATE _tx SET impact = rd_impact_of(string_split(consequence, '&')[1]) WHERE impact IS NULL")
+        con.execute("DROP TABLE _rec_alleles")
+
+    def _annotation_select(self, key: str, fields: list[str]) -> str:
+        low = {f.lower(): i + 1 for i, f in enumerate(fields)}
+
+        def f(*names: str, pattern: str | None = None) -> str:
+            for n in names:
+                if n.lower() in low:
+                    return f"NULLIF(f[{low[n.lower()]}], '')"
+            if pattern:
+                for name, i in low.items():
+                    if re.fullmatch(pattern, name):
+                        return f"NULLIF(f[{i}], '')"
+            return "NULL::VARCHAR"
+
+        def fnum(*names: str) -> str:
+            m = sc.match_scores(fields)
+            exprs = []
+            for canon in names:
+                for name in m.get(canon, []):
+                    exprs.append(f"TRY_CAST(NULLIF(f[{low[name.lower()]}], '') AS DOUBLE)")
+            if not exprs:
+                return "NULL::DOUBLE"
+            return exprs[0] if len(exprs) == 1 else f"greatest({', '.join(exprs)})"
+
+        def ftext(canon: str) -> str:
+            m = sc.match_scores(fields)
+            names = m.get(canon, [])
+            return f"NULLIF(f[{low[names[0].lower()]}], '')" if names else "NULL::VARCHAR"
+
+        source = SOURCE_OF_KEY[key]
+        common_scores = f"""
+            {fnum('revel')} AS revel, {fnum('cadd_phred')} AS cadd_phred, {fnum('alphamissense')} AS alphamissense,
+            {ftext('alphamissense_class')} AS alphamissense_class, {fnum('spliceai_ds')} AS spliceai_ds,
+            {fnum('gnomad_af')} AS gnomad_af, {fnum('gnomad_grpmax_af')} AS gnomad_grpmax_af"""
+        if key == "CSQ":
+            allele = f("Allele")
+            anum = f("ALLELE_NUM")
+            return f"""SELECT record_index, '{source}' AS source, {SOURCE_RANK[source]} AS source_rank, entry AS raw,
+                coalesce(TRY_CAST({anum} AS INTEGER), list_position(vep_alts, {allele}), list_position(alts, {allele}),
+                         CASE WHEN len(alts) = 1 THEN 1 END) AS ai,
+                {allele} AS allele, {f('SYMBOL', 'Gene_Name')} AS gene, {f('Gene')} AS gene_id,
+                {f('Feature_type')} AS feature_type, {f('Feature')} AS transcript, {f('BIOTYPE')} AS biotype,
+                {f('Consequence')} AS consequence, {f('IMPACT')} AS impact,
+                rd_pct({f('HGVSc')}) AS hgvsc, rd_pct({f('HGVSp')}) AS hgvsp, {f('EXON')} AS exon, {f('INTRON')} AS intron,
+                {f('STRAND')} AS strand, coalesce({f('CANONICAL')} = 'YES', false) AS canonical,
+                {f('MANE_SELECT', 'MANE', pattern='mane_select.*')} AS mane_select,
+                {f('Protein_position')} AS protein_position, {f('Amino_acids')} AS amino_acids, {f('Codons')} AS codons,
+                {f('Existing_variation')} AS existing_variation, {f('HGNC_ID')} AS hgnc_id, {f('LoF')} AS lof,
+                rd_pred({f('SIFT')}) AS sift_pred, rd_predscore({f('SIFT')}) AS sift_score,
+                rd_pred({f('PolyPhen')}) AS polyphen_pred, rd_predscore({f('PolyPhen')}) AS polyphen_score,
+                {common_scores}, {ftext('clinvar_sig')} AS clin_sig
+            FROM (SELECT record_index, alts, vep_alts, entry, string_split(entry, '|') AS f FROM (
+                SELECT r.record_index, a.alts, a.vep_alts, unnest(string_split(r.ann_CSQ, ',')) AS entry
+                FROM _rec r JOIN _rec_alleles a USING (record_index) WHERE r.ann_CSQ IS NOT NULL))"""
+        if key == "ANN":
+            allele = f("Allele")
+            return f"""SELECT record_index, '{source}' AS source, {SOURCE_RANK[source]} AS source_rank, entry AS raw,
+                coalesce(list_position(alts, {allele}), list_position(alts, split_part({allele}, '-', 1)),
+                         CASE WHEN len(alts) = 1 THEN 1 END) AS ai,
+                {allele} AS allele, {f('Gene_Name')} AS gene, {f('Gene_ID')} AS gene_id,
+                {f('Feature_Type')} AS feature_type, {f('Feature_ID')} AS transcript, {f('Transcript_BioType')} AS biotype,
+                {f('Annotation')} AS consequence, {f('Annotation_Impact')} AS impact,
+                {f('HGVS.c')} AS hgvsc, {f('HGVS.p')} AS hgvsp,
+                CASE WHEN {f('Annotation')} LIKE '%intron%' THEN NULL ELSE {f('Rank')} END AS exon,
+                CASE WHEN {f('Annotation')} LIKE '%intron%' THEN {f('Rank')} END AS intron,
+                NULL::VARCHAR AS strand, NULL::BOOLEAN AS canonical, NULL::VARCHAR AS mane_select,
+                {f('AA.pos / AA.length')} AS protein_position, NULL::VARCHAR AS amino_acids, NULL::VARCHAR AS codons,
+                NULL::VARCHAR AS existing_variation, NULL::VARCHAR AS hgnc_id, NULL::VARCHAR AS lof,
+                NULL::VARCHAR AS sift_pred, NULL::DOUBLE AS sift_score, NULL::VARCHAR AS polyphen_pred,
+                NULL::DOUBLE AS polyphen_score, {common_scores}, NULL::VARCHAR AS clin_sig
+            FROM (SELECT record_index, alts, entry, string_split(entry, '|') AS f FROM (
+                SELECT r.record_index, r.alts, unnest(string_split(r.ann_ANN, ',')) AS entry
+                FROM _rec r WHERE r.ann_ANN IS NOT NULL))"""
+        if key == "EFF":
+            # Effect ( Effect_Impact | Functional_Class | Codon_Change | Amino_Acid_Change | Amino_Acid_Length |
+            #          Gene_Name | Transcript_BioType | Gene_Coding | Transcript_ID | Exon_Rank | Genotype_Number ...)
+            return f"""SELECT record_index, '{source}' AS source, {SOURCE_RANK[source]} AS source_rank, entry AS raw,
+                coalesce(TRY_CAST({f('Genotype_Number', 'Genotype')} AS INTEGER), CASE WHEN len(alts) = 1 THEN 1 END) AS ai,
+                NULL::VARCHAR AS allele, {f('Gene_Name')} AS gene, NULL::VARCHAR AS gene_id,
+                'Transcript' AS feature_type, {f('Transcript_ID', 'Transcript')} AS transcript,
+                {f('Transcript_BioType', 'Gene_BioType')} AS biotype,
+                rd_eff_so({f('Effect')}) AS consequence, {f('Effect_Impact')} AS impact,
+                CASE WHEN {f('Codon_Change')} LIKE 'c.%' THEN {f('Codon_Change')} END AS hgvsc,
+                CASE WHEN {f('Amino_Acid_Change', 'Amino_Acid_change')} LIKE 'p.%' THEN {f('Amino_Acid_Change', 'Amino_Acid_change')} END AS hgvsp,
+                {f('Exon_Rank', 'Exon')} AS exon, NULL::VARCHAR AS intron, NULL::VARCHAR AS strand,
+                NULL::BOOLEAN AS canonical, NULL::VARCHAR AS mane_select, NULL::VARCHAR AS protein_position,
+                {f('Amino_Acid_Change', 'Amino_Acid_change')} AS amino_acids, {f('Codon_Change')} AS codons,
+                NULL::VARCHAR AS existing_variation, NULL::VARCHAR AS hgnc_id, NULL::VARCHAR AS lof,
+                NULL::VARCHAR AS sift_pred, NULL::DOUBLE AS sift_score, NULL::VARCHAR AS polyphen_pred,
+                NULL::DOUBLE AS polyphen_score, NULL::DOUBLE AS revel, NULL::DOUBLE AS cadd_phred,
+                NULL::DOUBLE AS alphamissense, NULL::VARCHAR AS alphamissense_class, NULL::DOUBLE AS spliceai_ds,
+                NULL::DOUBLE AS gnomad_af, NULL::DOUBLE AS gnomad_grpmax_af, NULL::VARCHAR AS clin_sig
+            FROM (SELECT record_index, alts, entry,
+                         [split_part(entry, '(', 1)] || string_split(rtrim(entry[strpos(entry, '(') + 1:], ')'), '|') AS f
+                  FROM (SELECT r.record_index, r.alts, unnest(string_split(r.ann_EFF, ',')) AS entry
+                        FROM _rec r WHERE r.ann_EFF IS NOT NULL))"""
+        # BCSQ: consequence|gene|transcript|biotype|strand|amino_acid_change|dna_change ; '@pos' pointers skipped
+        dna = f("dna_change")
+        return f"""SELECT record_index, '{source}' AS source, {SOURCE_RANK[source]} AS source_rank, entry AS raw,
+                coalesce(CASE WHEN len(alts) = 1 THEN 1 END,
+                         list_position(alts, regexp_extract({dna}, '>([A-Za-z]+)$', 1))) AS ai,
+                NULL::VARCHAR AS allele, {f('gene')} AS gene, NULL::VARCHAR AS gene_id, 'Transcript' AS feature_type,
+                {f('transcript')} AS transcript, {f('biotype')} AS biotype,
+                rd_bcsq_so({f('consequence')}) AS consequence, NULL::VARCHAR AS impact,
+                CASE WHEN {dna} IS NOT NULL THEN 'c.' || {dna} END AS hgvsc,
+                CASE WHEN {f('amino_acid_change')} IS NOT NULL THEN 'p.' || {f('amino_acid_change')} END AS hgvsp,
+                NULL::VARCHAR AS exon, NULL::VARCHAR AS intron, {f('strand')} AS strand, NULL::BOOLEAN AS canonical,
+                NULL::VARCHAR AS mane_select, NULL::VARCHAR AS protein_position,
+                {f('amino_acid_change')} AS amino_acids, NULL::VARCHAR AS codons,
+                NULL::VARCHAR AS existing_variation, NULL::VARCHAR AS hgnc_id, NULL::VARCHAR AS lof,
+                NULL::VARCHAR AS sift_pred, NULL::DOUBLE AS sift_score, NULL::VARCHAR AS polyphen_pred,
+                NULL::DOUBLE AS polyphen_score, NULL::DOUBLE AS revel, NULL::DOUBLE AS cadd_phred,
+                NULL::DOUBLE AS alphamissense, NULL::VARCHAR AS alphamissense_class, NULL::DOUBLE AS spliceai_ds,
+                NULL::DOUBLE AS gnomad_af, NULL::DOUBLE AS gnomad_grpmax_af, NULL::VARCHAR AS clin_sig
+            FROM (SELECT record_index, alts, entry, string_split(entry, '|') AS f FROM (
+                SELECT r.record_index, r.alts, unnest(string_split(r.ann_BCSQ, ',')) AS entry
+                FROM _rec r WHERE r.ann_BCSQ IS NOT NULL) WHERE entry NOT LIKE '@%')"""
+
+    # -- variants ------------------------------------------------------------------------------
+
+    def _info_value(self, p: _InfoPlan) -> str:
+        """Per-allele typed value of one INFO field (``ai`` is the allele index)."""
+        r, base, fd = p.raw, p.base_type, p.fd
+        if fd.type == "Flag":
+            return r
+        if fd.number in ("1", "0"):
+            return _cast(f"NULLIF({r}, '.')", base)
+        if fd.number == "A":
+            return _cast(f"NULLIF(string_split({r}, ',')[ai], '.')", base)
+        if fd.number == "R":
+            first = _cast(f"NULLIF(string_split({r}, ',')[1], '.')", base)
+            this = _cast(f"NULLIF(string_split({r}, ',')[ai + 1], '.')", base)
+            return f"CASE WHEN {r} IS NULL THEN NULL ELSE [{first}, {this}] END"
+        elem = _cast("NULLIF(x, '.')", base)
+        return f"CASE WHEN {r} IS NULL THEN NULL ELSE list_transform(string_split({r}, ','), x -> {elem}) END"
+
+    def _info_scalar(self, p: _InfoPlan) -> str:
+        """The field as one value per allele (lists: the allele's element, or the first)."""
+        v = self._info_value(p)
+        if p.fd.type == "Flag" or p.fd.number in ("1", "0", "A"):
+            return v
+        if p.fd.number == "R":
+            return f"({v})[2]"
+        return f"CASE WHEN len({v}) = len(alts) THEN ({v})[ai] ELSE ({v})[1] END"
+
+    def _score_exprs(self, plans: list[_InfoPlan]) -> dict[str, str]:
+        by_name = {p.fd.name: p for p in plans}
+        matched = sc.match_scores(list(by_name))
+        out: dict[str, str] = {}
+        for canon, names in matched.items():
+            exprs = []
+            for n in names:
+                p = by_name[n]
+                v = self._info_scalar(p)
+                if canon in sc.NUMERIC_SCORES:
+                    exprs.append(f"TRY_CAST({v} AS DOUBLE)")
+                else:
+                    exprs.append(f"CAST({v} AS VARCHAR)" if p.base_type != "VARCHAR" or _is_list(p.fd) and p.fd.number not in ("A",)
+                                 else v)
+            out[canon] = exprs[0] if len(exprs) == 1 else f"coalesce({', '.join(exprs)})"
+        # a raw INFO/SpliceAI string: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_..
+        if "SpliceAI" in by_name and "spliceai_ds" not in out:
+            r = by_name["SpliceAI"].raw
+            out["spliceai_ds"] = (f"list_max(list_transform(list_filter(string_split({r}, ','), e -> split_part(e, '|', 1) = alts[ai]), "
+                                  f"e -> list_max(list_transform(string_split(e, '|')[3:6], x -> TRY_CAST(x AS DOUBLE)))))")
+        # ClinVar: the raw text (not split on commas: review status contains them)
+        for canon in ("clinvar_sig", "clinvar_revstat"):
+            names = matched.get(canon, [])
+            if names:
+                out[canon] = f"replace({by_name[names[0]].raw}, '_', ' ')" if canon == "clinvar_revstat" else \
+                    f"rd_clnsig({by_name[names[0]].raw})"
+        return out
+
+    def _insert_variants(self, con, hdr: VcfHeader, plans, sample_cols, vt, file_id, file_seq) -> None:
+        info_exprs = [f"{self._info_value(p)} AS {q(p.column)}" for p in plans]
+        scores = self._score_exprs(plans)
+
+        def score(canon: str, tx: str | None) -> str:
+            info = scores.get(canon)
+            if info and tx:
+                return f"coalesce({info}, {tx})"
+            return info or tx or "NULL"
+
+        svtype = next((p for p in plans if p.fd.name == "SVTYPE"), None)
+        svend = next((p for p in plans if p.fd.name == "END"), None)
+        svlen = next((p for p in plans if p.fd.name == "SVLEN"), None)
+        gts = []
+        for i, k in sample_cols:
+            fi = f"_f{i}"
+            gt = f"{fi}[list_position(_fmt, 'GT')]"
+            gta = f"regexp_split_to_array({gt}, '[/|]')"
+            ad = f"string_split({fi}[list_position(_fmt, 'AD')], ',')"
+            adsum = f"list_sum(list_transform({ad}, x -> rd_int(x)))"
+            n_this = f"len(list_filter({gta}, x -> x = ai::VARCHAR))"
+            gts += [
+                f"""CASE WHEN {gt} IS NULL OR len(list_filter({gta}, x -> x <> '.' AND x <> '')) = 0 THEN NULL
+                         WHEN {n_this} = 0 THEN CASE WHEN list_contains({gta}, '.') THEN NULL ELSE 0 END
+                         WHEN {n_this} = len({gta}) THEN 2 ELSE 1 END AS s{k}_gt""",
+                f"NULLIF({gt}, '') AS s{k}_gt_raw",
+                f"contains({gt}, '|') AS s{k}_phased",
+                f"rd_int({ad}[1]) AS s{k}_ad_ref",
+                f"rd_int({ad}[ai + 1]) AS s{k}_ad_alt",
+                f"rd_int({fi}[list_position(_fmt, 'DP')]) AS s{k}_dp",
+                f"rd_int({fi}[list_position(_fmt, 'GQ')]) AS s{k}_gq",
+                f"rd_int({fi}[list_position(_fmt, 'PS')]) AS s{k}_ps",
+                f"CASE WHEN {adsum} > 0 THEN rd_int({ad}[ai + 1]) / {adsum} END AS s{k}_ab",
+                f"s{i} AS s{k}_raw",
+            ]
+        tx = bool(hdr.annotations)
+        if tx:
+            con.execute("""CREATE OR REPLACE TEMP TABLE _pick AS
+                SELECT * EXCLUDE (record_index, ai), record_index AS t_ri, ai AS t_ai FROM _tx WHERE ai IS NOT NULL
+                QUALIFY row_number() OVER (PARTITION BY record_index, ai ORDER BY source_rank,
+                    (mane_select IS NOT NULL) DESC, canonical DESC NULLS LAST, severity ASC,
+                    (biotype = 'protein_coding') DESC NULLS LAST, transcript) = 1""")
+            con.execute("""CREATE OR REPLACE TEMP TABLE _txagg AS SELECT record_index AS t_ri, ai AS t_ai,
+                min(severity) AS worst_sev, arg_min(consequence, severity) AS worst_cons,
+                list_distinct(flatten(list(string_split(consequence, '&')))) AS consequences,
+                list_distinct(list(gene) FILTER (WHERE gene IS NOT NULL)) AS genes, count(*) AS n_tx,
+                max(revel) AS revel, max(cadd_phred) AS cadd_phred, max(alphamissense) AS alphamissense,
+                max(spliceai_ds) AS spliceai_ds, max(gnomad_af) AS gnomad_af, max(gnomad_grpmax_af) AS gnomad_grpmax_af,
+                min(sift_score) AS sift_score, max(polyphen_score) AS polyphen_score,
+                any_value(alphamissense_class) AS am_class, any_value(clin_sig) AS clin_sig
+                FROM _tx WHERE ai IS NOT NULL GROUP BY record_index, ai""")
+        pk = (lambda c: f"p.{c}") if tx else (lambda c: "NULL")
+        gk = (lambda c: f"g.{c}") if tx else (lambda c: None)
+        joins = ("LEFT JOIN _pick p ON p.t_ri = v.record_index AND p.t_ai = v.ai "
+                 "LEFT JOIN _txagg g ON g.t_ri = v.record_index AND g.t_ai = v.ai") if tx else ""
+        sv_type_expr = (f"coalesce({self._info_scalar(svtype)}, " if svtype else "coalesce(") + \
+            "CASE WHEN a0[1] = '<' THEN regexp_extract(a0, '^<([^>]*)>', 1) WHEN contains(a0, '[') OR contains(a0, ']') THEN 'BND' END)"
+        sv_end_expr = f"TRY_CAST({self._info_scalar(svend)} AS BIGINT)" if svend else "NULL"
+        sv_len_expr = f"TRY_CAST({self._info_scalar(svlen)} AS BIGINT)" if svlen else "NULL"
+        clinvar_sig = score("clinvar_sig", gk("clin_sig") and "rd_clnsig(" + gk("clin_sig") + ")")
+        clinvar_rev = scores.get("clinvar_revstat", "NULL")
+        pops = ",\n".join(f"{score('gnomad_af_' + p, None)} AS gnomad_af_{p}" for p in sc.POPULATIONS)
+        worst_impact = f"rd_impact_of(string_split({gk('worst_cons')}, '&')[1])" if tx else "NULL"
+        select = f"""
+            {file_seq}::BIGINT * {FILE_SHIFT} + v.record_index * {RECORD_SHIFT} + v.ai AS variant_id,
+            {file_id} AS file_id, v.record_index, v.ai AS allele_index, len(v.alts) AS n_alleles,
+            v.chrom_c AS chrom, v.chrom_rank, v.npos AS pos, v.nref AS ref, v.nalt AS alt,
+            v.chrom_c || ':' || v.npos || ':' || v.nref || ':' || v.nalt
+                || CASE WHEN v.symbolic AND ({sv_end_expr}) IS NOT NULL THEN ':' || ({sv_end_expr}) ELSE '' END AS vkey,
+            v.chrom AS orig_chrom, v.pos0 AS orig_pos, v.ref AS orig_ref, v.a0 AS orig_alt,
+            NULLIF(v.id, '.') AS vcf_id, TRY_CAST(NULLIF(v.qual_raw, '.') AS DOUBLE) AS qual,
+            NULLIF(v.filter, '.') AS filter,
+            CASE WHEN v.a0 = '*' THEN 'overlap' WHEN v.symbolic THEN
+                    CASE WHEN contains(v.a0, '[') OR contains(v.a0, ']') OR v.a0[1] = '.' OR v.a0[-1] = '.' THEN 'BND'
+                         WHEN upper(v.a0) LIKE '<STR%' THEN 'STR' ELSE 'SV' END
+                 WHEN len(v.nref) = 1 AND len(v.nalt) = 1 THEN 'SNV'
+                 WHEN len(v.nref) = len(v.nalt) THEN 'MNV'
+                 WHEN len(v.nref) = 1 AND v.nalt[1] = v.nref THEN 'insertion'
+                 WHEN len(v.nalt) = 1 AND v.nref[1] = v.nalt THEN 'deletion'
+                 ELSE 'indel' END AS vtype,
+            {sv_type_expr} AS sv_type, {sv_end_expr} AS sv_end, {sv_len_expr} AS sv_len,
+            {pk('gene')} AS gene, {pk('gene_id')} AS gene_id, {pk('transcript')} AS transcript, {pk('biotype')} AS biotype,
+            {pk('consequence')} AS consequence, {pk('impact')} AS impact, {pk('hgvsc')} AS hgvsc, {pk('hgvsp')} AS hgvsp,
+            {pk('exon')} AS exon, {pk('intron')} AS intron, {pk('mane_select')} AS mane_select,
+            {pk('canonical')} AS canonical, {pk('source')} AS annotation_source,
+            {gk('worst_cons') or 'NULL'} AS worst_consequence, {worst_impact} AS worst_impact,
+            {gk('consequences') or 'NULL'} AS consequences, {gk('genes') or 'NULL'} AS genes,
+            {gk('n_tx') or 'NULL'} AS n_transcripts,
+            {score('gnomad_af', gk('gnomad_af'))} AS gnomad_af,
+            {score('gnomad_grpmax_af', gk('gnomad_grpmax_af'))} AS gnomad_grpmax_af,
+            TRY_CAST({score('gnomad_nhomalt', None)} AS BIGINT) AS gnomad_nhomalt,
+            {pops},
+            {score('cadd_phred', gk('cadd_phred'))} AS cadd_phred, {score('revel', gk('revel'))} AS revel,
+            {score('spliceai_ds', gk('spliceai_ds'))} AS spliceai_ds,
+            {score('alphamissense', gk('alphamissense'))} AS alphamissense,
+            {score('alphamissense_class', gk('am_class'))} AS alphamissense_class,
+            {score('sift', pk('sift_pred') if tx else None)} AS sift_pred,
+            {score('sift_score', gk('sift_score'))} AS sift_score,
+            {score('polyphen', pk('polyphen_pred') if tx else None)} AS polyphen_pred,
+            {score('polyphen_score', gk('polyphen_score'))} AS polyphen_score,
+            {clinvar_sig} AS clinvar_sig, {clinvar_rev} AS clinvar_revstat,
+            rd_stars({clinvar_rev}) AS clinvar_stars, NULL AS clinvar_id,
+            CASE WHEN {clinvar_sig} IS NOT NULL THEN 'vcf' END AS clinvar_source,
+            {'v.format' if hdr.samples else 'NULL'} AS format
+            {(',' + ','.join(info_exprs)) if info_exprs else ''}
+            {(',' + ','.join(gts)) if gts else ''}"""
+        chrom_c = ("CASE WHEN upper(chrom[1:3]) = 'CHR' THEN chrom[4:] ELSE chrom END")
+        norm = f"""
+            SELECT *, CASE WHEN symbolic OR a0 = '*' THEN pos0 ELSE pos0 + pfx END AS npos,
+                   CASE WHEN symbolic OR a0 = '*' THEN upper(ref) ELSE r1[pfx + 1:] END AS nref,
+                   CASE WHEN symbolic OR a0 = '*' THEN a0 ELSE a1[pfx + 1:] END AS nalt
+            FROM (SELECT *, CASE WHEN symbolic OR a0 = '*' OR (len(r1) = 1 AND len(a1) = 1) THEN 0 ELSE rd_pfx(r1, a1) END AS pfx
+                  FROM (SELECT *, upper(ref)[1:len(ref) - sfx] AS r1, upper(a0)[1:len(a0) - sfx] AS a1
+                        FROM (SELECT *, CASE WHEN symbolic OR a0 = '*' OR (len(ref) = 1 AND len(a0) = 1) THEN 0
+                                             ELSE rd_sfx(upper(ref), upper(a0)) END AS sfx
+                              FROM (SELECT *, alts[ai] AS a0, rd_symbolic(alts[ai]) AS symbolic,
+                                           CASE WHEN c0 IN ('M', 'MT', 'm', 'mt') THEN 'MT' WHEN c0 IN ('x', 'y') THEN upper(c0)
+                                                ELSE c0 END AS chrom_c
+                                    FROM (SELECT *, {chrom_c} AS c0, unnest(range(1, len(alts) + 1)) AS ai FROM _rec)))))"""
+        allele_ok = ("(regexp_full_match(a0, '[ACGTNacgtn]+') OR a0 = '*' OR symbolic) "
+                     f"AND a0 NOT IN ({', '.join(lit(a) for a in REFERENCE_ALLELES)})")
+        stats = con.execute(f"""SELECT count(*) FILTER (WHERE a0 = '.'),
+                 count(*) FILTER (WHERE a0 IN ({', '.join(lit(a) for a in REFERENCE_ALLELES)})),
+                 count(*) FILTER (WHERE NOT ({allele_ok}) AND a0 <> '.' AND a0 NOT IN ({', '.join(lit(a) for a in REFERENCE_ALLELES)})),
+                 any_value(a0) FILTER (WHERE NOT ({allele_ok}) AND a0 <> '.' AND a0 NOT IN ({', '.join(lit(a) for a in REFERENCE_ALLELES)}))
+              FROM (SELECT alts[ai] AS a0, rd_symbolic(alts[ai]) AS symbolic FROM
+                    (SELECT alts, unnest(range(1, len(alts) + 1)) AS ai FROM _rec))""").fetchone()
+        if stats[0]:
+            self.skipped["no_alt"] = self.skipped.get("no_alt", 0) + stats[0]
+        if stats[1]:
+            self.skipped["reference_block"] = self.skipped.get("reference_block", 0) + stats[1]
+        if stats[2]:
+            self.skipped["invalid_allele"] = self.skipped.get("invalid_allele", 0) + stats[2]
+            self.warn("allele", "ALT", stats[2], stats[3],
+                      f"{stats[2]} ALT alleles are not valid VCF alleles (e.g. {stats[3]!r}) and were skipped")
+        con.execute(f"""INSERT INTO {q(vt)} BY NAME SELECT {select} FROM (
+            SELECT *, CASE {' '.join(f"WHEN chrom_c = '{c}' THEN {i}" for i, c in enumerate(genome.ORDER))} ELSE 1000 END AS chrom_rank
+            FROM ({norm}) WHERE {allele_ok}) v {joins}""")
+
+    def _contig_check(self, hdr: VcfHeader, observed: set[str]) -> None:
+        declared = {c for c, _ in hdr.contigs}
+        if declared:
+            undeclared = sorted(observed - declared)
+            if undeclared:
+                self.warn("contig", "", len(undeclared), undeclared[0],
+                          f"records on contigs not declared in the header: {', '.join(undeclared[:10])}")
+
+    def _genotype_view(self, con, case_id: int) -> None:
+        vt = variants_table(case_id)
+        idx = [r[0] for r in con.execute(
+            "SELECT sample_index FROM samples WHERE case_id = ? AND sample_index IS NOT NULL ORDER BY sample_index",
+            [case_id]).fetchall()]
+        view = f"case_{case_id}_genotypes"
+        if not idx:
+            con.execute(f"CREATE OR REPLACE VIEW {q(view)} AS SELECT NULL::BIGINT AS variant_id, NULL::INTEGER AS sample_index WHERE false")
+            return
+        parts = []
+        for k in idx:
+            cols = ", ".join(f"s{k}_{n} AS {n}" for n, _ in SAMPLE_COLUMNS)
+            parts.append(f"SELECT variant_id, {k} AS sample_index, {cols} FROM {q(vt)}")
+        con.execute(f"CREATE OR REPLACE VIEW {q(view)} AS " + " UNION ALL ".join(parts))
+
+
+def _hash_file_into(hasher, path: str) -> str:
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 22)
+            if not b:
+                break
+            hasher.update(b)
+    return hasher.hexdigest()
+
+
+def import_vcf(ws, path: str | os.PathLike, case: str, *, ped: str | None = None, proband: str | None = None,
+               alignments: dict[str, str] | None = None, reference: str | None = None, build: str | None = None,
+               case_spec: CaseSpec | None = None, progress: ProgressFn | None = None,
+               cancel: CancelToken | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> ImportResult:
+    """Import a VCF/VCF.gz/BCF into case ``case`` of workspace ``ws``.
+
+    Parameters
+    ----------
+    ws : raredesk.store.workspace.Workspace
+    path : path-like
+    case : str
+        Case name; created when new, extended when it exists.
+    ped : str, optional
+        PED file; samples are matched by id.
+    proband : str, optional
+    alignments : dict, optional
+        sample id -> BAM/CRAM path, recorded on the samples.
+    reference : str, optional
+        Reference FASTA path, recorded on the case.
+    build : str, optional
+        ``GRCh37`` or ``GRCh38``; detected from contig lengths when absent.
+    case_spec : CaseSpec, optional
+    progress : callable(done, total, text), optional
+    cancel : CancelToken, optional
+    chunk_bytes : int
+
+    Returns
+    -------
+    ImportResult
+
+    Raises
+    ------
+    InputError
+        Unreadable or malformed input (the workspace is unchanged).
+    Cancelled
+        The cancel token was set (the workspace is unchanged).
+    """
+    if ws.read_only:
+        raise WorkspaceError("workspace is open read-only")
+    imp = _Importer(ws, str(path), case, ped=ped, proband=proband, alignments=alignments, reference=reference,
+                    build=build, case_spec=case_spec, progress=progress, cancel=cancel, chunk_bytes=chunk_bytes)
+    return imp.run()
