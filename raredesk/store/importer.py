@@ -9,7 +9,7 @@ columns; everything per record happens in DuckDB SQL over each chunk:
 2. a type check of every numeric INFO field: a value that contradicts the
    declared type (e.g. ``0.5`` in an Integer field) widens the column
    (Integer -> Double -> Varchar) and is reported — never turned into NULL.
-3. ``_tx``: every annotation entry (VEP CSQ, SnpEff ANN/EFF, bcftools BCSQ)
+3. transcripts: every annotation entry (VEP CSQ, SnpEff ANN/EFF, bcftools BCSQ)
    split and matched to its ALT allele; ``_pick`` the picked transcript
    (MANE Select > canonical > most severe) per allele.
 4. one row per ALT allele inserted into ``case_<id>_variants``: normalised
@@ -38,6 +38,7 @@ from raredesk.io import genome
 from raredesk.io.consequences import BCSQ_TO_SO, EFF_TO_SO, severity_table, sql_case
 from raredesk.io.ped import Individual, pick_proband, read_ped, roles
 from raredesk.io.vcf import ANNOTATION_KEYS, DEFAULT_CHUNK_BYTES, FieldDef, VcfHeader, VcfReader, check_index
+from raredesk.store import annotations as ann
 from raredesk.store import scores as sc
 
 ProgressFn = Callable[[int, int, str], None]
@@ -156,20 +157,10 @@ SAMPLE_COLUMNS: list[tuple[str, str]] = [
 
 TRANSCRIPT_COLUMNS: list[tuple[str, str]] = [
     ("variant_id", "BIGINT"), ("record_index", "BIGINT"), ("file_id", "INTEGER"), ("allele_index", "SMALLINT"),
-    ("source", "VARCHAR"), ("allele", "VARCHAR"), ("gene", "VARCHAR"), ("gene_id", "VARCHAR"),
-    ("feature_type", "VARCHAR"), ("transcript", "VARCHAR"), ("biotype", "VARCHAR"), ("consequence", "VARCHAR"),
-    ("impact", "VARCHAR"), ("severity", "SMALLINT"), ("hgvsc", "VARCHAR"), ("hgvsp", "VARCHAR"), ("exon", "VARCHAR"),
-    ("intron", "VARCHAR"), ("strand", "VARCHAR"), ("canonical", "BOOLEAN"), ("mane_select", "VARCHAR"),
-    ("protein_position", "VARCHAR"), ("amino_acids", "VARCHAR"), ("codons", "VARCHAR"),
-    ("existing_variation", "VARCHAR"), ("hgnc_id", "VARCHAR"), ("lof", "VARCHAR"), ("sift_pred", "VARCHAR"),
-    ("sift_score", "DOUBLE"), ("polyphen_pred", "VARCHAR"), ("polyphen_score", "DOUBLE"), ("revel", "DOUBLE"),
-    ("cadd_phred", "DOUBLE"), ("alphamissense", "DOUBLE"), ("alphamissense_class", "VARCHAR"),
-    ("spliceai_ds", "DOUBLE"), ("gnomad_af", "DOUBLE"), ("gnomad_grpmax_af", "DOUBLE"), ("clin_sig", "VARCHAR"),
-    ("raw", "VARCHAR"),
-]
+    ("entry_index", "INTEGER"), ("source", "VARCHAR"), ("severity", "SMALLINT"),
+] + ann.SHARED
 
-SOURCE_RANK = {"VEP": 1, "SnpEff": 2, "SnpEff-EFF": 3, "BCSQ": 4}
-SOURCE_OF_KEY = {"CSQ": "VEP", "ANN": "SnpEff", "EFF": "SnpEff-EFF", "BCSQ": "BCSQ"}
+SOURCE_OF_KEY = ann.SOURCE_OF_KEY
 
 
 def _macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -232,6 +223,11 @@ class _InfoPlan:
     raw: str              # raw column name in _rec
     base_type: str        # BIGINT / DOUBLE / VARCHAR / BOOLEAN
     new: bool             # column to be created
+
+
+def fd_name_of(name: str) -> str:
+    """The INFO key in the VCF for a stored field name (``AF#2`` -> ``AF``)."""
+    return name.split("#", 1)[0]
 
 
 def _base_type(fd: FieldDef) -> str:
@@ -338,7 +334,7 @@ class _Importer:
                         pass
                     raise
                 finally:
-                    for t in ("_rec", "_tx", "_pick", "_txagg"):
+                    for t in ("_rec", "_alle", "_pick", "_kv", "_ent_CSQ", "_ent_ANN", "_ent_EFF", "_ent_BCSQ"):
                         try:
                             con.execute(f"DROP TABLE IF EXISTS {t}")
                         except duckdb.Error:
@@ -446,8 +442,8 @@ class _Importer:
         case_id, index_of, new_case = self._ensure_case(con, hdr, build, people, sample_map)
         vt, tt = variants_table(case_id), transcripts_table(case_id)
         file_id = con.execute("SELECT nextval('file_id_seq')").fetchone()[0]
-        file_seq = con.execute("SELECT count(*) FROM files WHERE case_id = ? AND kind = 'vcf'",
-                               [case_id]).fetchone()[0] + 1
+        file_seq = con.execute("SELECT count(*) FROM files WHERE case_id = ? AND kind = ?",
+                               [case_id, self.kind]).fetchone()[0] + 1
         # tables
         existing_cols = set()
         if not new_case and con.execute(
@@ -483,9 +479,7 @@ class _Importer:
                      json.dumps({"fileformat": hdr.fileformat, "samples": hdr.samples, "build": build,
                                  "annotations": {k: len(v) for k, v in hdr.annotations.items()},
                                  "header": hdr.text})])
-        for key, fields in hdr.annotations.items():
-            con.execute("INSERT OR REPLACE INTO annotation_fields VALUES (?, ?, ?, ?)",
-                        [case_id, SOURCE_OF_KEY[key], key, fields])
+        self.sources = self._annotation_plan(con, case_id, hdr, tt)
         records = 0
         rows_before = con.execute(f"SELECT count(*) FROM {q(vt)}").fetchone()[0]
         observed_contigs: set[str] = set()
@@ -537,74 +531,74 @@ class _Importer:
         base = _base_type(fd)
         if fd.name in known:
             col, stored = known[fd.name]
-            base = stored.replace("[]", "")
-            return _InfoPlan(fd, col, f"r{i}", base, False)
+            if stored.endswith("[]") == _is_list(fd) and (stored == "BOOLEAN") == (fd.type == "Flag"):
+                return _InfoPlan(fd, col, f"_raw{i}", stored.replace("[]", ""), False)
+            # Declared with another shape by an earlier file of this case: keep both, apart.
+            n = 2
+            while f"{fd.name}#{n}" in known:
+                n += 1
+            alias = f"{fd.name}#{n}"
+            self.warn("info", fd.name, 1, None,
+                      f"INFO/{fd.name} is declared Number={fd.number} Type={fd.type} here but differently in an "
+                      f"earlier file of this case; stored separately as INFO/{alias}")
+            fd = FieldDef(alias, fd.number, fd.type, fd.description, fd.declared)
+            known[alias] = ("", "")
         col = _column_name("info_", fd.name, taken)
         con.execute(f"ALTER TABLE {q(vt)} ADD COLUMN {q(col)} {_sql_type(base, fd)}")
         existing_cols[col.lower()] = _sql_type(base, fd)
-        return _InfoPlan(fd, col, f"r{i}", base, True)
+        return _InfoPlan(fd, col, f"_raw{i}", base, True)
 
     # -- per chunk ----------------------------------------------------------------------------
 
     def _chunk(self, con, chunk, hdr: VcfHeader, plans: list[_InfoPlan], sample_cols, vt, tt, file_id, file_seq,
                observed_contigs: set[str]) -> None:
+        self._make_rec(con, hdr, plans, sample_cols)
         # undeclared INFO keys
-        keys = {r[0] for r in con.execute(
-            "SELECT DISTINCT unnest(list_transform(string_split(info, ';'), x -> split_part(x, '=', 1))) FROM _chunk"
-        ).fetchall()}
-        declared = {p.fd.name for p in plans} | set(hdr.annotations)
-        for k in sorted(keys - declared - {".", ""}):
+        keys = {r[0] for r in con.execute("SELECT DISTINCT unnest(_k) FROM _rec").fetchall()}
+        declared = {fd_name_of(p.fd.name) for p in plans} | set(hdr.annotations)
+        new_keys = sorted(keys - declared - {".", ""})
+        for k in new_keys:
             fd = FieldDef(k, ".", "String", "not declared in the header", declared=False)
             hdr.info[k] = fd
-            known = {}
             taken = {r[0].lower() for r in con.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database()",
                 [vt]).fetchall()}
-            plan = self._plan_for(con, fd, len(hdr.info) + len(plans), known, taken, vt, {})
-            plans.append(plan)
+            plans.append(self._plan_for(con, fd, len(hdr.info) + len(plans), {}, taken, vt, {}))
             self.warn("info", k, 1, None, f"INFO/{k} is used but not declared in the header; kept as text")
+        if new_keys:
+            self._make_rec(con, hdr, plans, sample_cols)
+        self._validate(con, chunk)
+        for (c,) in con.execute("SELECT DISTINCT chrom FROM _rec").fetchall():
+            observed_contigs.add(c)
+        self._type_check(con, plans, vt)
+        self._annotations(con, hdr, tt, file_id, file_seq)
+        self._insert_variants(con, hdr, plans, sample_cols, vt, tt, file_id, file_seq)
+
+    def _make_rec(self, con, hdr: VcfHeader, plans: list[_InfoPlan], sample_cols) -> None:
+        """Materialise the chunk's records with INFO split once (``_k`` keys)."""
         raw_cols = []
         for p in plans:
-            name = p.fd.name
+            name = fd_name_of(p.fd.name)
             pos = f"list_position(_k, {lit(name)})"
             if p.fd.type == "Flag":
                 raw_cols.append(f"{pos} IS NOT NULL AS {p.raw}")
             else:
                 raw_cols.append(f"CASE WHEN {pos} IS NULL THEN NULL ELSE NULLIF(_e[{pos}][{len(name) + 2}:], '') END AS {p.raw}")
-        ann_cols = []
-        for key in hdr.annotations:
-            pos = f"list_position(_k, {lit(key)})"
-            ann_cols.append(f"CASE WHEN {pos} IS NULL THEN NULL ELSE NULLIF(_e[{pos}][{len(key) + 2}:], '') END AS ann_{key}")
+        ann_pos = [f"list_position(_k, {lit(key)}) AS {q('annpos_' + key)}" for key in hdr.annotations]
         smp = []
         if hdr.samples:
             smp.append("format, string_split(format, ':') AS _fmt")
             for i, _ in sample_cols:
                 smp.append(f"s{i}, string_split(s{i}, ':') AS _f{i}")
         select = ",\n".join(["record_index", "chrom", "pos AS pos_raw", "rd_int(pos) AS pos0", "id", "ref", "alt",
-                             "qual AS qual_raw", "filter", "string_split(alt, ',') AS alts"] + smp + raw_cols + ann_cols)
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _rec AS SELECT {select} FROM (
-            SELECT *, string_split(info, ';') AS _e,
-                   list_transform(string_split(info, ';'), x -> split_part(x, '=', 1)) AS _k FROM _chunk)""")
-        self._validate(con, chunk)
-        for (c,) in con.execute("SELECT DISTINCT chrom FROM _rec").fetchall():
-            observed_contigs.add(c)
-        self._type_check(con, plans, vt)
-        self._annotations(con, hdr)
-        self._insert_variants(con, hdr, plans, sample_cols, vt, file_id, file_seq)
-        if hdr.annotations:
-            tcols = [n for n, _ in TRANSCRIPT_COLUMNS]
-            sel = []
-            for n in tcols:
-                if n == "variant_id":
-                    sel.append(f"CASE WHEN ai IS NULL THEN NULL ELSE {file_seq}::BIGINT * {FILE_SHIFT} + "
-                               f"record_index * {RECORD_SHIFT} + ai END AS variant_id")
-                elif n == "file_id":
-                    sel.append(f"{file_id} AS file_id")
-                elif n == "allele_index":
-                    sel.append("ai AS allele_index")
-                else:
-                    sel.append(q(n))
-            con.execute(f"INSERT INTO {q(tt)} BY NAME SELECT {', '.join(sel)} FROM _tx")
+                             "qual AS qual_raw", "filter", "string_split(alt, ',') AS alts", "_k"]
+                            + smp + raw_cols + ann_pos)
+        # two statements: projecting many fields from a list computed in the same
+        # statement re-evaluates the split per field (2-3x slower)
+        con.execute("""CREATE OR REPLACE TEMP TABLE _kv AS SELECT record_index, string_split(info, ';') AS _e,
+                   list_transform(string_split(info, ';'), x -> split_part(x, '=', 1)) AS _k FROM _chunk""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _rec AS SELECT {select} FROM _chunk JOIN _kv USING (record_index)""")
+        con.execute("DROP TABLE _kv")
 
     def _validate(self, con, chunk) -> None:
         bad = con.execute("""
@@ -695,141 +689,77 @@ class _Importer:
 
     # -- annotations ----------------------------------------------------------------------------
 
-    def _annotations(self, con, hdr: VcfHeader) -> None:
-        parts = []
+    def _annotation_plan(self, con, case_id: int, hdr: VcfHeader, tt: str) -> list[ann.SourcePlan]:
+        taken = {r[0].lower() for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database()",
+            [tt]).fetchall()}
+        known = {r[0]: (r[1], r[2]) for r in con.execute(
+            "SELECT source, fields, columns FROM annotation_fields WHERE case_id = ?", [case_id]).fetchall()}
+        plans = []
         for key, fields in hdr.annotations.items():
-            parts.append(self._annotation_select(key, fields))
-        if not parts:
-            con.execute("CREATE OR REPLACE TEMP TABLE _tx AS SELECT NULL::BIGINT AS record_index, NULL::INTEGER AS ai "
-                        "WHERE false")
+            source = SOURCE_OF_KEY[key]
+            if source in known and list(known[source][0]) == fields:
+                plan = ann.SourcePlan(key, source, fields, list(known[source][1]),
+                                      [(c, f) for c, f in zip(known[source][1], fields)
+                                       if c.startswith(ann.PREFIX[source])])
+            else:
+                plan = ann.plan_source(key, fields, taken)
+                for col, _ in plan.extra:
+                    if col.lower() not in {r[0].lower() for r in con.execute(
+                            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+                            "AND database_name = current_database()", [tt]).fetchall()}:
+                        con.execute(f"ALTER TABLE {q(tt)} ADD COLUMN {q(col)} VARCHAR")
+                con.execute("INSERT OR REPLACE INTO annotation_fields VALUES (?, ?, ?, ?, ?)",
+                            [case_id, source, key, fields, plan.field_columns])
+            plans.append(plan)
+        return plans
+
+    def _annotations(self, con, hdr: VcfHeader, tt: str, file_id: int, file_seq: int) -> None:
+        """Insert this chunk's transcript rows, then pick one per allele (``_pick``)."""
+        if not self.sources:
             return
-        con.execute("""CREATE OR REPLACE TEMP TABLE _rec_alleles AS SELECT record_index, alts,
+        con.execute("""CREATE OR REPLACE TEMP TABLE _alle AS SELECT record_index, alts,
             CASE WHEN NOT list_bool_or(list_transform(alts, a -> rd_symbolic(a) OR a = '*' OR a = '.'))
                   AND len(list_filter(alts, a -> upper(a[1]) <> upper(ref[1]))) = 0
                  THEN list_transform(alts, a -> CASE WHEN len(a) = 1 THEN '-' ELSE a[2:] END)
                  ELSE alts END AS vep_alts FROM _rec""")
+        parts = []
+        for plan in self.sources:
+            con.execute(ann.entries_sql(plan))
+            parts.append(ann.source_select(plan, file_id, file_seq, FILE_SHIFT, RECORD_SHIFT))
         union = "\nUNION ALL BY NAME\n".join(parts)
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _tx AS
-            SELECT *, rd_sev(consequence) AS severity FROM ({union})""")
-        con.execute("UPDATE _tx SET impact = rd_impact_of(string_split(consequence, '&')[1]) WHERE impact IS NULL")
-        con.execute("DROP TABLE _rec_alleles")
-
-    def _annotation_select(self, key: str, fields: list[str]) -> str:
-        low = {f.lower(): i + 1 for i, f in enumerate(fields)}
-
-        def f(*names: str, pattern: str | None = None) -> str:
-            for n in names:
-                if n.lower() in low:
-                    return f"NULLIF(f[{low[n.lower()]}], '')"
-            if pattern:
-                for name, i in low.items():
-                    if re.fullmatch(pattern, name):
-                        return f"NULLIF(f[{i}], '')"
-            return "NULL::VARCHAR"
-
-        def fnum(*names: str) -> str:
-            m = sc.match_scores(fields)
-            exprs = []
-            for canon in names:
-                for name in m.get(canon, []):
-                    exprs.append(f"TRY_CAST(NULLIF(f[{low[name.lower()]}], '') AS DOUBLE)")
-            if not exprs:
-                return "NULL::DOUBLE"
-            return exprs[0] if len(exprs) == 1 else f"greatest({', '.join(exprs)})"
-
-        def ftext(canon: str) -> str:
-            m = sc.match_scores(fields)
-            names = m.get(canon, [])
-            return f"NULLIF(f[{low[names[0].lower()]}], '')" if names else "NULL::VARCHAR"
-
-        source = SOURCE_OF_KEY[key]
-        common_scores = f"""
-            {fnum('revel')} AS revel, {fnum('cadd_phred')} AS cadd_phred, {fnum('alphamissense')} AS alphamissense,
-            {ftext('alphamissense_class')} AS alphamissense_class, {fnum('spliceai_ds')} AS spliceai_ds,
-            {fnum('gnomad_af')} AS gnomad_af, {fnum('gnomad_grpmax_af')} AS gnomad_grpmax_af"""
-        if key == "CSQ":
-            allele = f("Allele")
-            anum = f("ALLELE_NUM")
-            return f"""SELECT record_index, '{source}' AS source, {SOURCE_RANK[source]} AS source_rank, entry AS raw,
-                coalesce(TRY_CAST({anum} AS INTEGER), list_position(vep_alts, {allele}), list_position(alts, {allele}),
-                         CASE WHEN len(alts) = 1 THEN 1 END) AS ai,
-                {allele} AS allele, {f('SYMBOL', 'Gene_Name')} AS gene, {f('Gene')} AS gene_id,
-                {f('Feature_type')} AS feature_type, {f('Feature')} AS transcript, {f('BIOTYPE')} AS biotype,
-                {f('Consequence')} AS consequence, {f('IMPACT')} AS impact,
-                rd_pct({f('HGVSc')}) AS hgvsc, rd_pct({f('HGVSp')}) AS hgvsp, {f('EXON')} AS exon, {f('INTRON')} AS intron,
-                {f('STRAND')} AS strand, coalesce({f('CANONICAL')} = 'YES', false) AS canonical,
-                {f('MANE_SELECT', 'MANE', pattern='mane_select.*')} AS mane_select,
-                {f('Protein_position')} AS protein_position, {f('Amino_acids')} AS amino_acids, {f('Codons')} AS codons,
-                {f('Existing_variation')} AS existing_variation, {f('HGNC_ID')} AS hgnc_id, {f('LoF')} AS lof,
-                rd_pred({f('SIFT')}) AS sift_pred, rd_predscore({f('SIFT')}) AS sift_score,
-                rd_pred({f('PolyPhen')}) AS polyphen_pred, rd_predscore({f('PolyPhen')}) AS polyphen_score,
-                {common_scores}, {ftext('clinvar_sig')} AS clin_sig
-            FROM (SELECT record_index, alts, vep_alts, entry, string_split(entry, '|') AS f FROM (
-                SELECT r.record_index, a.alts, a.vep_alts, unnest(string_split(r.ann_CSQ, ',')) AS entry
-                FROM _rec r JOIN _rec_alleles a USING (record_index) WHERE r.ann_CSQ IS NOT NULL))"""
-        if key == "ANN":
-            allele = f("Allele")
-            return f"""SELECT record_index, '{source}' AS source, {SOURCE_RANK[source]} AS source_rank, entry AS raw,
-                coalesce(list_position(alts, {allele}), list_position(alts, split_part({allele}, '-', 1)),
-                         CASE WHEN len(alts) = 1 THEN 1 END) AS ai,
-                {allele} AS allele, {f('Gene_Name')} AS gene, {f('Gene_ID')} AS gene_id,
-                {f('Feature_Type')} AS feature_type, {f('Feature_ID')} AS transcript, {f('Transcript_BioType')} AS biotype,
-                {f('Annotation')} AS consequence, {f('Annotation_Impact')} AS impact,
-                {f('HGVS.c')} AS hgvsc, {f('HGVS.p')} AS hgvsp,
-                CASE WHEN {f('Annotation')} LIKE '%intron%' THEN NULL ELSE {f('Rank')} END AS exon,
-                CASE WHEN {f('Annotation')} LIKE '%intron%' THEN {f('Rank')} END AS intron,
-                NULL::VARCHAR AS strand, NULL::BOOLEAN AS canonical, NULL::VARCHAR AS mane_select,
-                {f('AA.pos / AA.length')} AS protein_position, NULL::VARCHAR AS amino_acids, NULL::VARCHAR AS codons,
-                NULL::VARCHAR AS existing_variation, NULL::VARCHAR AS hgnc_id, NULL::VARCHAR AS lof,
-                NULL::VARCHAR AS sift_pred, NULL::DOUBLE AS sift_score, NULL::VARCHAR AS polyphen_pred,
-                NULL::DOUBLE AS polyphen_score, {common_scores}, NULL::VARCHAR AS clin_sig
-            FROM (SELECT record_index, alts, entry, string_split(entry, '|') AS f FROM (
-                SELECT r.record_index, r.alts, unnest(string_split(r.ann_ANN, ',')) AS entry
-                FROM _rec r WHERE r.ann_ANN IS NOT NULL))"""
-        if key == "EFF":
-            # Effect ( Effect_Impact | Functional_Class | Codon_Change | Amino_Acid_Change | Amino_Acid_Length |
-            #          Gene_Name | Transcript_BioType | Gene_Coding | Transcript_ID | Exon_Rank | Genotype_Number ...)
-            return f"""SELECT record_index, '{source}' AS source, {SOURCE_RANK[source]} AS source_rank, entry AS raw,
-                coalesce(TRY_CAST({f('Genotype_Number', 'Genotype')} AS INTEGER), CASE WHEN len(alts) = 1 THEN 1 END) AS ai,
-                NULL::VARCHAR AS allele, {f('Gene_Name')} AS gene, NULL::VARCHAR AS gene_id,
-                'Transcript' AS feature_type, {f('Transcript_ID', 'Transcript')} AS transcript,
-                {f('Transcript_BioType', 'Gene_BioType')} AS biotype,
-                rd_eff_so({f('Effect')}) AS consequence, {f('Effect_Impact')} AS impact,
-                CASE WHEN {f('Codon_Change')} LIKE 'c.%' THEN {f('Codon_Change')} END AS hgvsc,
-                CASE WHEN {f('Amino_Acid_Change', 'Amino_Acid_change')} LIKE 'p.%' THEN {f('Amino_Acid_Change', 'Amino_Acid_change')} END AS hgvsp,
-                {f('Exon_Rank', 'Exon')} AS exon, NULL::VARCHAR AS intron, NULL::VARCHAR AS strand,
-                NULL::BOOLEAN AS canonical, NULL::VARCHAR AS mane_select, NULL::VARCHAR AS protein_position,
-                {f('Amino_Acid_Change', 'Amino_Acid_change')} AS amino_acids, {f('Codon_Change')} AS codons,
-                NULL::VARCHAR AS existing_variation, NULL::VARCHAR AS hgnc_id, NULL::VARCHAR AS lof,
-                NULL::VARCHAR AS sift_pred, NULL::DOUBLE AS sift_score, NULL::VARCHAR AS polyphen_pred,
-                NULL::DOUBLE AS polyphen_score, NULL::DOUBLE AS revel, NULL::DOUBLE AS cadd_phred,
-                NULL::DOUBLE AS alphamissense, NULL::VARCHAR AS alphamissense_class, NULL::DOUBLE AS spliceai_ds,
-                NULL::DOUBLE AS gnomad_af, NULL::DOUBLE AS gnomad_grpmax_af, NULL::VARCHAR AS clin_sig
-            FROM (SELECT record_index, alts, entry,
-                         [split_part(entry, '(', 1)] || string_split(rtrim(entry[strpos(entry, '(') + 1:], ')'), '|') AS f
-                  FROM (SELECT r.record_index, r.alts, unnest(string_split(r.ann_EFF, ',')) AS entry
-                        FROM _rec r WHERE r.ann_EFF IS NOT NULL))"""
-        # BCSQ: consequence|gene|transcript|biotype|strand|amino_acid_change|dna_change ; '@pos' pointers skipped
-        dna = f("dna_change")
-        return f"""SELECT record_index, '{source}' AS source, {SOURCE_RANK[source]} AS source_rank, entry AS raw,
-                coalesce(CASE WHEN len(alts) = 1 THEN 1 END,
-                         list_position(alts, regexp_extract({dna}, '>([A-Za-z]+)$', 1))) AS ai,
-                NULL::VARCHAR AS allele, {f('gene')} AS gene, NULL::VARCHAR AS gene_id, 'Transcript' AS feature_type,
-                {f('transcript')} AS transcript, {f('biotype')} AS biotype,
-                rd_bcsq_so({f('consequence')}) AS consequence, NULL::VARCHAR AS impact,
-                CASE WHEN {dna} IS NOT NULL THEN 'c.' || {dna} END AS hgvsc,
-                CASE WHEN {f('amino_acid_change')} IS NOT NULL THEN 'p.' || {f('amino_acid_change')} END AS hgvsp,
-                NULL::VARCHAR AS exon, NULL::VARCHAR AS intron, {f('strand')} AS strand, NULL::BOOLEAN AS canonical,
-                NULL::VARCHAR AS mane_select, NULL::VARCHAR AS protein_position,
-                {f('amino_acid_change')} AS amino_acids, NULL::VARCHAR AS codons,
-                NULL::VARCHAR AS existing_variation, NULL::VARCHAR AS hgnc_id, NULL::VARCHAR AS lof,
-                NULL::VARCHAR AS sift_pred, NULL::DOUBLE AS sift_score, NULL::VARCHAR AS polyphen_pred,
-                NULL::DOUBLE AS polyphen_score, NULL::DOUBLE AS revel, NULL::DOUBLE AS cadd_phred,
-                NULL::DOUBLE AS alphamissense, NULL::VARCHAR AS alphamissense_class, NULL::DOUBLE AS spliceai_ds,
-                NULL::DOUBLE AS gnomad_af, NULL::DOUBLE AS gnomad_grpmax_af, NULL::VARCHAR AS clin_sig
-            FROM (SELECT record_index, alts, entry, string_split(entry, '|') AS f FROM (
-                SELECT r.record_index, r.alts, unnest(string_split(r.ann_BCSQ, ',')) AS entry
-                FROM _rec r WHERE r.ann_BCSQ IS NOT NULL) WHERE entry NOT LIKE '@%')"""
+        lo, hi = con.execute("SELECT min(record_index), max(record_index) FROM _rec").fetchone()
+        con.execute(f"""INSERT INTO {q(tt)} BY NAME
+            SELECT * REPLACE (coalesce(impact, rd_impact_of(string_split(consequence, '&')[1])) AS impact),
+                   rd_sev(consequence) AS severity
+            FROM ({union})""")
+        unmatched = con.execute(f"SELECT count(*), any_value(allele) FROM {q(tt)} WHERE file_id = ? "
+                                f"AND record_index BETWEEN ? AND ? AND allele_index IS NULL",
+                                [file_id, lo, hi]).fetchone()
+        if unmatched[0]:
+            self.warn("annotation", "", unmatched[0], unmatched[1],
+                      f"{unmatched[0]} annotation entries name an allele that is not an ALT of their record "
+                      f"(e.g. {unmatched[1]!r}); kept without a variant")
+        rank = "CASE source WHEN 'VEP' THEN 1 WHEN 'SnpEff' THEN 2 WHEN 'SnpEff-EFF' THEN 3 ELSE 4 END"
+        key = (f"({rank})::BIGINT * 1000000000000 + (mane_select IS NULL)::BIGINT * 100000000000 "
+               f"+ (NOT coalesce(canonical, false))::BIGINT * 10000000000 + coalesce(severity, 999)::BIGINT * 10000000 "
+               f"+ (coalesce(biotype, '') <> 'protein_coding')::BIGINT * 1000000 + least(entry_index, 999999)")
+        picked = ["gene", "gene_id", "transcript", "biotype", "consequence", "impact", "hgvsc", "hgvsp", "exon",
+                  "intron", "mane_select", "canonical", "source", "sift_pred", "polyphen_pred"]
+        cols = ", ".join(f"arg_min({c}, k) AS {c}" for c in picked)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _pick AS
+            SELECT record_index AS t_ri, allele_index AS t_ai, {cols},
+                   arg_min(consequence, coalesce(severity, 999) * 1000000 + least(entry_index, 999999)) AS worst_cons,
+                   list_distinct(flatten(list(string_split(consequence, '&')))) AS consequences,
+                   list_distinct(list(gene) FILTER (WHERE gene IS NOT NULL)) AS genes, count(*) AS n_tx,
+                   max(revel) AS revel, max(cadd_phred) AS cadd_phred, max(alphamissense) AS alphamissense,
+                   max(spliceai_ds) AS spliceai_ds, max(gnomad_af) AS gnomad_af,
+                   max(gnomad_grpmax_af) AS gnomad_grpmax_af, min(sift_score) AS sift_score,
+                   max(polyphen_score) AS polyphen_score, arg_min(alphamissense_class, k) AS am_class,
+                   arg_min(clin_sig, k) AS clin_sig
+            FROM (SELECT *, {key} AS k FROM {q(tt)}
+                  WHERE file_id = {file_id} AND record_index BETWEEN {lo} AND {hi} AND allele_index IS NOT NULL)
+            GROUP BY record_index, allele_index""")
 
     # -- variants ------------------------------------------------------------------------------
 
@@ -886,7 +816,7 @@ class _Importer:
                     f"rd_clnsig({by_name[names[0]].raw})"
         return out
 
-    def _insert_variants(self, con, hdr: VcfHeader, plans, sample_cols, vt, file_id, file_seq) -> None:
+    def _insert_variants(self, con, hdr: VcfHeader, plans, sample_cols, vt, tt, file_id, file_seq) -> None:
         info_exprs = [f"{self._info_value(p)} AS {q(p.column)}" for p in plans]
         scores = self._score_exprs(plans)
 
@@ -921,26 +851,10 @@ class _Importer:
                 f"CASE WHEN {adsum} > 0 THEN rd_int({ad}[ai + 1]) / {adsum} END AS s{k}_ab",
                 f"s{i} AS s{k}_raw",
             ]
-        tx = bool(hdr.annotations)
-        if tx:
-            con.execute("""CREATE OR REPLACE TEMP TABLE _pick AS
-                SELECT * EXCLUDE (record_index, ai), record_index AS t_ri, ai AS t_ai FROM _tx WHERE ai IS NOT NULL
-                QUALIFY row_number() OVER (PARTITION BY record_index, ai ORDER BY source_rank,
-                    (mane_select IS NOT NULL) DESC, canonical DESC NULLS LAST, severity ASC,
-                    (biotype = 'protein_coding') DESC NULLS LAST, transcript) = 1""")
-            con.execute("""CREATE OR REPLACE TEMP TABLE _txagg AS SELECT record_index AS t_ri, ai AS t_ai,
-                min(severity) AS worst_sev, arg_min(consequence, severity) AS worst_cons,
-                list_distinct(flatten(list(string_split(consequence, '&')))) AS consequences,
-                list_distinct(list(gene) FILTER (WHERE gene IS NOT NULL)) AS genes, count(*) AS n_tx,
-                max(revel) AS revel, max(cadd_phred) AS cadd_phred, max(alphamissense) AS alphamissense,
-                max(spliceai_ds) AS spliceai_ds, max(gnomad_af) AS gnomad_af, max(gnomad_grpmax_af) AS gnomad_grpmax_af,
-                min(sift_score) AS sift_score, max(polyphen_score) AS polyphen_score,
-                any_value(alphamissense_class) AS am_class, any_value(clin_sig) AS clin_sig
-                FROM _tx WHERE ai IS NOT NULL GROUP BY record_index, ai""")
+        tx = bool(self.sources)
         pk = (lambda c: f"p.{c}") if tx else (lambda c: "NULL")
-        gk = (lambda c: f"g.{c}") if tx else (lambda c: None)
-        joins = ("LEFT JOIN _pick p ON p.t_ri = v.record_index AND p.t_ai = v.ai "
-                 "LEFT JOIN _txagg g ON g.t_ri = v.record_index AND g.t_ai = v.ai") if tx else ""
+        gk = (lambda c: f"p.{c}") if tx else (lambda c: None)
+        joins = "LEFT JOIN _pick p ON p.t_ri = v.record_index AND p.t_ai = v.ai" if tx else ""
         sv_type_expr = (f"coalesce({self._info_scalar(svtype)}, " if svtype else "coalesce(") + \
             "CASE WHEN a0[1] = '<' THEN regexp_extract(a0, '^<([^>]*)>', 1) WHEN contains(a0, '[') OR contains(a0, ']') THEN 'BND' END)"
         sv_end_expr = f"TRY_CAST({self._info_scalar(svend)} AS BIGINT)" if svend else "NULL"
@@ -961,6 +875,7 @@ class _Importer:
             CASE WHEN v.a0 = '*' THEN 'overlap' WHEN v.symbolic THEN
                     CASE WHEN contains(v.a0, '[') OR contains(v.a0, ']') OR v.a0[1] = '.' OR v.a0[-1] = '.' THEN 'BND'
                          WHEN upper(v.a0) LIKE '<STR%' THEN 'STR' ELSE 'SV' END
+                 WHEN {sv_type_expr} IS NOT NULL OR abs(len(v.nref) - len(v.nalt)) >= 50 THEN 'SV'
                  WHEN len(v.nref) = 1 AND len(v.nalt) = 1 THEN 'SNV'
                  WHEN len(v.nref) = len(v.nalt) THEN 'MNV'
                  WHEN len(v.nref) = 1 AND v.nalt[1] = v.nref THEN 'insertion'
@@ -995,10 +910,10 @@ class _Importer:
         chrom_c = ("CASE WHEN upper(chrom[1:3]) = 'CHR' THEN chrom[4:] ELSE chrom END")
         norm = f"""
             SELECT *, CASE WHEN symbolic OR a0 = '*' THEN pos0 ELSE pos0 + pfx END AS npos,
-                   CASE WHEN symbolic OR a0 = '*' THEN upper(ref) ELSE r1[pfx + 1:] END AS nref,
-                   CASE WHEN symbolic OR a0 = '*' THEN a0 ELSE a1[pfx + 1:] END AS nalt
-            FROM (SELECT *, CASE WHEN symbolic OR a0 = '*' OR (len(r1) = 1 AND len(a1) = 1) THEN 0 ELSE rd_pfx(r1, a1) END AS pfx
-                  FROM (SELECT *, upper(ref)[1:len(ref) - sfx] AS r1, upper(a0)[1:len(a0) - sfx] AS a1
+                   CASE WHEN symbolic OR a0 = '*' THEN upper(ref) ELSE _r1[pfx + 1:] END AS nref,
+                   CASE WHEN symbolic OR a0 = '*' THEN a0 ELSE _a1[pfx + 1:] END AS nalt
+            FROM (SELECT *, CASE WHEN symbolic OR a0 = '*' OR (len(_r1) = 1 AND len(_a1) = 1) THEN 0 ELSE rd_pfx(_r1, _a1) END AS pfx
+                  FROM (SELECT *, upper(ref)[1:len(ref) - sfx] AS _r1, upper(a0)[1:len(a0) - sfx] AS _a1
                         FROM (SELECT *, CASE WHEN symbolic OR a0 = '*' OR (len(ref) = 1 AND len(a0) = 1) THEN 0
                                              ELSE rd_sfx(upper(ref), upper(a0)) END AS sfx
                               FROM (SELECT *, alts[ai] AS a0, rd_symbolic(alts[ai]) AS symbolic,
@@ -1062,7 +977,8 @@ def _hash_file_into(hasher, path: str) -> str:
 def import_vcf(ws, path: str | os.PathLike, case: str, *, ped: str | None = None, proband: str | None = None,
                alignments: dict[str, str] | None = None, reference: str | None = None, build: str | None = None,
                case_spec: CaseSpec | None = None, progress: ProgressFn | None = None,
-               cancel: CancelToken | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> ImportResult:
+               cancel: CancelToken | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+               kind: str = "vcf") -> ImportResult:
     """Import a VCF/VCF.gz/BCF into case ``case`` of workspace ``ws``.
 
     Parameters
@@ -1084,6 +1000,8 @@ def import_vcf(ws, path: str | os.PathLike, case: str, *, ped: str | None = None
     progress : callable(done, total, text), optional
     cancel : CancelToken, optional
     chunk_bytes : int
+    kind : str
+        ``vcf`` for a case's calls; ``clinvar``/``gnomad`` for knowledge sources.
 
     Returns
     -------
@@ -1099,5 +1017,6 @@ def import_vcf(ws, path: str | os.PathLike, case: str, *, ped: str | None = None
     if ws.read_only:
         raise WorkspaceError("workspace is open read-only")
     imp = _Importer(ws, str(path), case, ped=ped, proband=proband, alignments=alignments, reference=reference,
-                    build=build, case_spec=case_spec, progress=progress, cancel=cancel, chunk_bytes=chunk_bytes)
+                    build=build, case_spec=case_spec, progress=progress, cancel=cancel, chunk_bytes=chunk_bytes,
+                    kind=kind)
     return imp.run()

@@ -40,6 +40,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             hpo_terms VARCHAR[],
             consent_secondary BOOLEAN DEFAULT FALSE,
             build VARCHAR,
+            reference_path VARCHAR,
             status VARCHAR DEFAULT 'new',
             n_variants BIGINT DEFAULT 0,
             n_samples INTEGER DEFAULT 0,
@@ -95,6 +96,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             source VARCHAR NOT NULL,
             info_key VARCHAR NOT NULL,
             fields VARCHAR[],
+            columns VARCHAR[],
             PRIMARY KEY (case_id, source)
         )""",
         """CREATE TABLE import_warnings (
@@ -116,19 +118,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             build VARCHAR,
             records BIGINT,
             imported_at TIMESTAMP DEFAULT current_timestamp
-        )""",
-        """CREATE TABLE knowledge_clinvar (
-            source_id INTEGER NOT NULL,
-            chrom VARCHAR, pos INTEGER, ref VARCHAR, alt VARCHAR, vkey VARCHAR,
-            variation_id VARCHAR, clnsig VARCHAR, clnrevstat VARCHAR, stars TINYINT,
-            clndn VARCHAR, gene VARCHAR, mc VARCHAR, hgvs VARCHAR
-        )""",
-        """CREATE TABLE knowledge_gnomad (
-            source_id INTEGER NOT NULL,
-            chrom VARCHAR, pos INTEGER, ref VARCHAR, alt VARCHAR, vkey VARCHAR,
-            af DOUBLE, ac BIGINT, an BIGINT, nhomalt BIGINT, grpmax_af DOUBLE, grpmax_pop VARCHAR,
-            af_afr DOUBLE, af_amr DOUBLE, af_asj DOUBLE, af_eas DOUBLE, af_fin DOUBLE,
-            af_nfe DOUBLE, af_sas DOUBLE, af_oth DOUBLE, filter VARCHAR
         )""",
         """CREATE TABLE case_annotations (
             case_id INTEGER NOT NULL,

@@ -1,0 +1,5 @@
+import sys
+
+from raredesk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""ACMG/AMP criteria catalogue and combining engine (Qt-free, pure functions)."""
