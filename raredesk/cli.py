@@ -171,6 +171,11 @@ def cmd_query(args) -> int:
         if args.count:
             print(vq.count(con, case, where=where, params=params))
             return 0
+        if args.format == "vcf":
+            from raredesk.store.export import write_vcf
+
+            write_vcf(con, case, where, params, _split_list(args.sort) if args.sort else None, sys.stdout)
+            return 0
         cat = vq.ColumnCatalog.load(con, case)
         if args.columns:
             cols = [cat.resolve(c) for c in _split_list(args.columns)]
@@ -274,8 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", action="append", metavar="COL,COL,...")
     p.add_argument("--sort", action="append", metavar="COL[:desc],...")
     p.add_argument("--limit", type=int, metavar="N")
+    p.add_argument("--filter", metavar="EXPR", help="filter expression (see docs/filter-language.md)")
+    p.add_argument("--preset", metavar="NAME", help="a shipped or saved filter preset")
     p.add_argument("--count", action="store_true", help="print the number of variant rows (one per ALT allele)")
-    p.add_argument("--format", choices=["tsv", "json"], default="tsv")
+    p.add_argument("--format", choices=["tsv", "json", "vcf"], default="tsv")
     _add_workspace(p)
     p.set_defaults(func=cmd_query)
 
@@ -286,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-gui", action="store_true", help="print the case summary instead of opening the window")
     p.set_defaults(func=cmd_demo)
 
-    for module in ("raredesk.acmg.commands", "raredesk.io.reads_commands"):
+    for module in ("raredesk.acmg.commands", "raredesk.io.reads_commands", "raredesk.filters.commands"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:

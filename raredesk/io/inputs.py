@@ -84,8 +84,13 @@ def check_alignments(vcf: str, header: VcfHeader, alignments: dict[str, str], re
     RareDesk harmonises them — and are noted. No shared contig at all is an error.
     """
     notes: list[str] = []
-    vcf_contigs = {canonical_contig(c) for c, _ in header.contigs}
-    vcf_raw = {c for c, _ in header.contigs}
+    if not alignments and not reference:
+        return notes
+    from raredesk.io.vcf import first_contigs
+
+    # the contigs the records use (declared ones may include every contig of the build)
+    vcf_raw = first_contigs(vcf) or {c for c, _ in header.contigs}
+    vcf_contigs = {canonical_contig(c) for c in vcf_raw}
     sources = [(path, [sq["SN"] for sq in _alignment_header(path).get("SQ", [])]) for path in alignments.values()]
     if reference:
         sources.append((reference, [c for c, _ in _fasta_contigs(reference)]))

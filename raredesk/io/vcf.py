@@ -265,7 +265,10 @@ def sniff_format(path: str | os.PathLike) -> str:
         if is_bgzf:
             with open(p, "rb") as f:
                 first = _read_bgzf_block(f, str(path))
-            if first is not None and zlib.decompress(first[0], -15)[:3] == b"BCF":
+            start = zlib.decompress(first[0], -15)[:4] if first is not None else b""
+            if start.startswith(b"BAM\x01"):
+                raise InputError("this is a BAM file (aligned reads), not a VCF", str(path))
+            if start[:3] == b"BCF":
                 return "bcf"
             return "bgzf"
         with gzip.open(p, "rb") as f:
@@ -276,6 +279,8 @@ def sniff_format(path: str | os.PathLike) -> str:
         return "bcf" if start == b"BCF" else "gzip"
     if head[:3] == b"BCF":
         return "bcf"
+    if head[:4] == b"CRAM":
+        raise InputError("this is a CRAM file (aligned reads), not a VCF", str(path))
     return "text"
 
 
@@ -593,6 +598,14 @@ def read_header(path: str | os.PathLike) -> VcfHeader:
     """Read only the header of a VCF/VCF.gz/BCF."""
     with VcfReader(path, chunk_bytes=1 << 20) as r:
         return r.header
+
+
+def first_contigs(path: str | os.PathLike, max_bytes: int = 4 << 20) -> set[str]:
+    """CHROM values of the first records (for files without ``##contig`` lines)."""
+    with VcfReader(path, chunk_bytes=max_bytes) as r:
+        for chunk in r.chunks():
+            return set(chunk.table.column("chrom").to_pylist())
+    return set()
 
 
 def check_index(path: str | os.PathLike) -> str | None:

@@ -129,6 +129,30 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ]),
 ]
 
+def _file_migrations() -> list[tuple[int, str, list[str]]]:
+    """Migrations 2.. as SQL files ``raredesk/store/migrations/NNNN_name.sql``.
+
+    One file per area keeps parallel work out of each other's way; statements
+    are separated by lines holding only ``;``-terminated SQL (split on ``;\n``).
+    """
+    import re
+    from pathlib import Path
+
+    out = []
+    folder = Path(__file__).with_name("migrations")
+    for f in sorted(folder.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        number = int(f.name[:4])
+        text = f.read_text(encoding="utf-8")
+        text = re.sub(r"--[^\n]*", "", text)
+        statements = [s.strip() for s in text.split(";\n") if s.strip().rstrip(";").strip()]
+        statements = [s.rstrip(";") for s in statements]
+        out.append((number, f.stem[5:].replace("_", " "), statements))
+    return out
+
+
+MIGRATIONS += _file_migrations()
+_numbers = [m[0] for m in MIGRATIONS]
+assert _numbers == sorted(set(_numbers)), f"migration numbers must be unique and increasing: {_numbers}"
 LATEST = MIGRATIONS[-1][0]
 
 

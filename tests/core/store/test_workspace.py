@@ -1,0 +1,130 @@
+"""Workspace: encryption at rest, single owner, migrations, Qt-free core, offline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from raredesk.errors import WorkspaceError
+from raredesk.store import schema
+from raredesk.store.importer import import_vcf
+from raredesk.store.workspace import DB_FILE, Workspace
+
+
+def test_encrypted_workspace_round_trip(tmp_path, data_dir):
+    path = tmp_path / "enc"
+    with Workspace(path, passphrase="correct horse battery staple") as ws:
+        import_vcf(ws, data_dir / "scout/643594.clinical.vcf.gz", "secret-case")
+    raw = (path / DB_FILE).read_bytes()
+    for plain in (b"ADM1059A2", b"secret-case", b"ENST00000361923", b"ADM1059"):
+        assert plain not in raw
+    with pytest.raises(WorkspaceError, match="encrypted: give its passphrase"):
+        Workspace(path)
+    with pytest.raises(WorkspaceError, match="wrong passphrase"):
+        Workspace(path, passphrase="wrong")
+    with Workspace(path, passphrase="correct horse battery staple") as ws:
+        n = ws.cursor().execute("SELECT n_variants FROM cases WHERE name = 'secret-case'").fetchone()[0]
+    assert n == 680
+
+
+def test_plain_workspace_is_readable_text(tmp_path, data_dir):
+    with Workspace(tmp_path / "plain") as ws:
+        import_vcf(ws, data_dir / "scout/643594.clinical.vcf.gz", "visible-case")
+    assert b"visible-case" in (tmp_path / "plain" / DB_FILE).read_bytes()
+
+
+def test_second_process_gets_a_clear_lock_error(tmp_path):
+    path = tmp_path / "ws"
+    Workspace(path).close()
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from raredesk.store.workspace import Workspace
+        ws = Workspace({str(path)!r})
+        print("ready", flush=True)
+        sys.stdin.readline()
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(WorkspaceError, match=rf"open in another RareDesk \(PID {holder.pid}\)"):
+            Workspace(path)
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    Workspace(path).close()   # free again
+
+
+def test_migrations_applied_once(tmp_path):
+    with Workspace(tmp_path / "ws") as ws:
+        rows = ws.cursor().execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+    assert [r[0] for r in rows] == [m[0] for m in schema.MIGRATIONS]
+    with Workspace(tmp_path / "ws") as ws:
+        again = ws.cursor().execute("SELECT count(*) FROM schema_version").fetchone()[0]
+    assert again == len(schema.MIGRATIONS)
+
+
+def test_newer_workspace_is_refused(tmp_path):
+    with Workspace(tmp_path / "ws") as ws:
+        ws.cursor().execute("INSERT INTO schema_version (version, description) VALUES (999, 'future')")
+    with pytest.raises(WorkspaceError, match="newer than this RareDesk"):
+        Workspace(tmp_path / "ws")
+
+
+def test_workspace_path_that_is_a_file(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(WorkspaceError, match="is a file"):
+        Workspace(f)
+
+
+def test_damaged_database_is_a_clear_error(tmp_path):
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / DB_FILE).write_bytes(b"this is not a database" * 100)
+    with pytest.raises(WorkspaceError):
+        Workspace(tmp_path / "ws")
+
+
+def test_core_imports_without_qt():
+    code = textwrap.dedent("""
+        import sys
+        import raredesk.cli, raredesk.store.importer, raredesk.store.knowledge, raredesk.store.query
+        import raredesk.acmg.combine, raredesk.io.vcf
+        import importlib
+        for name in ("raredesk.filters", "raredesk.io.bam", "raredesk.io.coverage", "raredesk.demo.generator"):
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass
+        raredesk.cli.build_parser()
+        qt = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "PyQt5", "PyQt6", "shiboken6", "pyqtgraph"))
+        assert not qt, qt
+        print("ok")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_import_opens_no_network_connection(tmp_path, data_dir):
+    """Run the whole CLI import in a process where any socket use aborts."""
+    code = textwrap.dedent(f"""
+        import socket, sys
+        def refuse(*a, **k):
+            raise SystemExit("NETWORK USED: %r" % (a,))
+        socket.socket.connect = refuse
+        socket.socket.connect_ex = refuse
+        socket.create_connection = refuse
+        socket.getaddrinfo = refuse
+        from raredesk.cli import main
+        rc = main(["import", {str(data_dir / 'scout/643594.clinical.vcf.gz')!r}, "--case", "c",
+                   "--workspace", {str(tmp_path / 'ws')!r}, "--ped", {str(data_dir / 'scout/643594.ped')!r}])
+        rc |= main(["annotate", "--case", "c", "--workspace", {str(tmp_path / 'ws')!r},
+                    "--gnomad", {str(data_dir / 'vcfanno/gno.vcf.gz')!r}])
+        sys.exit(rc)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "NETWORK USED" not in proc.stdout + proc.stderr
