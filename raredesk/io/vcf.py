@@ -27,12 +27,17 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+try:  # ISA-L inflate and CRC32 are ~2x faster than zlib's; same results
+    from isal import isal_zlib as _fastzlib
+except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
+    _fastzlib = zlib
+
 from raredesk.errors import InputError
 
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 FIXED_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "qual", "filter", "info"]
 ANNOTATION_KEYS = ("CSQ", "ANN", "EFF", "BCSQ")
-DEFAULT_CHUNK_BYTES = 96 << 20
+DEFAULT_CHUNK_BYTES = 64 << 20
 
 
 @dataclass
@@ -312,8 +317,8 @@ def _read_bgzf_block(f, path: str):
 
 def _inflate(block):
     cdata, crc, isize = block
-    data = zlib.decompress(cdata, -15)
-    if len(data) != isize or zlib.crc32(data) != crc:
+    data = _fastzlib.decompress(cdata, -15)
+    if len(data) != isize or _fastzlib.crc32(data) != crc:
         return None
     return data
 
@@ -341,9 +346,13 @@ def _bgzf_stream(path: str, batch_bytes: int, pool: ThreadPoolExecutor) -> Itera
             if not blocks:
                 return
             parts = list(pool.map(_inflate, blocks, chunksize=32))
+            del blocks
             if any(p is None for p in parts):
                 raise InputError("corrupt BGZF block (CRC or size check failed)", path)
-            yield b"".join(parts), f.tell()
+            data = b"".join(parts)
+            del parts  # one copy of the batch alive at a time (peak memory)
+            yield data, f.tell()
+            del data
 
 
 def _gzip_stream(path: str, batch_bytes: int) -> Iterator[tuple[bytes, int]]:
@@ -521,48 +530,51 @@ class VcfReader:
         return hdr
 
     def chunks(self) -> Iterator[Chunk]:
-        """Yield record chunks; the last one may be short."""
+        """Yield record chunks; the last one may be short.
+
+        Each decompressed batch is cut at its last newline; only the short tail
+        is carried over, so one batch and one Arrow table are alive at a time.
+        """
         names = self.header.column_names()
         ncol = len(names)
         record_index = 0
         line = self.header.n_header_lines + 1
-        pending = self._pending
+        carry = self._pending
         self._pending = b""
-        exhausted = False
-        while not exhausted or pending:
-            if not exhausted and len(pending) < self.chunk_bytes:
-                try:
-                    data, self._done = next(self._stream)
-                    pending += data
-                    continue
-                except StopIteration:
-                    exhausted = True
+        while True:
+            try:
+                data, self._done = next(self._stream)
+                exhausted = False
+            except StopIteration:
+                data, exhausted = None, True
             if exhausted:
-                body, pending = pending, b""
+                body = carry
                 if body and not body.endswith(b"\n"):
                     body += b"\n"
+                carry = b""
             else:
-                cut = pending.rfind(b"\n")
+                cut = data.rfind(b"\n")
                 if cut < 0:
-                    if len(pending) > 64 * self.chunk_bytes:
-                        raise InputError(f"line {line}: a line longer than {len(pending)} bytes", self.path)
-                    try:
-                        data, self._done = next(self._stream)
-                        pending += data
-                        continue
-                    except StopIteration:
-                        exhausted = True
-                        continue
-                body, pending = pending[:cut + 1], pending[cut + 1:]
-            if not body.strip():
-                continue
-            table = self._parse(body, names, ncol, line)
-            n = table.num_rows
-            table = table.append_column(
-                "record_index", pa.array(range(record_index, record_index + n), type=pa.int64()))
-            yield Chunk(table, line, self._done, self.size)
-            record_index += n
-            line += body.count(b"\n")
+                    carry += data
+                    if len(carry) > 64 * self.chunk_bytes:
+                        raise InputError(f"line {line}: a line longer than {len(carry)} bytes", self.path)
+                    continue
+                body = carry + data[:cut + 1] if carry else data[:cut + 1]
+                carry = data[cut + 1:]
+                del data
+            if body.strip():
+                table = self._parse(body, names, ncol, line)
+                nlines = body.count(b"\n")
+                del body
+                n = table.num_rows
+                table = table.append_column(
+                    "record_index", pa.array(range(record_index, record_index + n), type=pa.int64()))
+                yield Chunk(table, line, self._done, self.size)
+                del table
+                record_index += n
+                line += nlines
+            if exhausted:
+                return
 
     def _parse(self, body: bytes, names: list[str], ncol: int, first_line: int) -> pa.Table:
         if body.count(b"\r"):

@@ -61,6 +61,18 @@ DIRECT: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# Sub-fields held by a shared column after a lossless transform, so not stored twice:
+# percent-decoding (VCF 4.3 escapes), "pred(score)" split into two columns, YES -> true,
+# SnpEff Rank -> exon or intron by the annotation. The detail view rebuilds the text.
+TRANSFORMED: dict[str, dict[str, str]] = {
+    "VEP": {"HGVSc": "hgvsc", "HGVSp": "hgvsp", "SIFT": "sift_pred", "PolyPhen": "polyphen_pred",
+            "CANONICAL": "canonical"},
+    "SnpEff": {"Rank": "exon"},
+    "SnpEff-EFF": {},
+    "BCSQ": {},
+}
+
+
 def _sanitize(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_") or "field"
 
@@ -104,6 +116,9 @@ def plan_source(key: str, fields: list[str], taken: set[str]) -> SourcePlan:
     for f in fields:
         if f in used:
             plan.field_columns.append(used[f])
+            continue
+        if f in TRANSFORMED[source]:
+            plan.field_columns.append(TRANSFORMED[source][f])
             continue
         base = PREFIX[source] + _sanitize(f)
         col, k = base, 2

@@ -334,6 +334,11 @@ class _Importer:
                         pass
                     raise
                 finally:
+                    if getattr(self, "_restore_memory", None):
+                        try:
+                            con.execute(f"SET memory_limit = '{self._restore_memory}'")
+                        except duckdb.Error:
+                            pass
                     for t in ("_rec", "_alle", "_pick", "_kv", "_ent_CSQ", "_ent_ANN", "_ent_EFF", "_ent_BCSQ"):
                         try:
                             con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -482,6 +487,7 @@ class _Importer:
         self.sources = self._annotation_plan(con, case_id, hdr, tt)
         records = 0
         rows_before = con.execute(f"SELECT count(*) FROM {q(vt)}").fetchone()[0]
+        self._fit_memory(con, vt, tt)
         observed_contigs: set[str] = set()
         for chunk in reader.chunks():
             self._check_cancel()
@@ -515,6 +521,19 @@ class _Importer:
                     [total, n_samples, case_id])
         self._genotype_view(con, case_id)
         return ImportResult(case_id, self.case_name, file_id, records, variant_rows, build=build)
+
+    def _fit_memory(self, con, vt: str, tt: str) -> None:
+        """Appending to a table keeps about two 256 KiB blocks per column in memory:
+        a 189-sample cohort (about 2,000 columns) needs far more than a trio. Raise
+        the engine's limit for this import when the configured one is too small."""
+        ncols = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name IN (?, ?) "
+                            "AND database_name = current_database()", [vt, tt]).fetchone()[0]
+        need = 300 * 2**20 + ncols * 2 * 256 * 2**10
+        current = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        limit = _parse_size(current)
+        if limit is not None and limit < need:
+            con.execute(f"SET memory_limit = '{need // 2**20}MB'")
+            self._restore_memory = current
 
     def _info_plan(self, con, case_id, hdr: VcfHeader, vt: str, existing_cols: dict) -> list[_InfoPlan]:
         known = {r[0]: (r[1], r[2]) for r in con.execute(
@@ -962,6 +981,16 @@ class _Importer:
             cols = ", ".join(f"s{k}_{n} AS {n}" for n, _ in SAMPLE_COLUMNS)
             parts.append(f"SELECT variant_id, {k} AS sample_index, {cols} FROM {q(vt)}")
         con.execute(f"CREATE OR REPLACE VIEW {q(view)} AS " + " UNION ALL ".join(parts))
+
+
+def _parse_size(text: str) -> int | None:
+    """DuckDB size setting ('572.2 MiB', '1.0 GiB', '600MB') -> bytes."""
+    m = re.match(r"\s*([0-9.]+)\s*([KMGT]?i?B)", text)
+    if not m:
+        return None
+    unit = m.group(2).upper().replace("IB", "B")
+    mult = {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40}[unit]
+    return int(float(m.group(1)) * mult)
 
 
 def _hash_file_into(hasher, path: str) -> str:
