@@ -62,6 +62,10 @@ class CancelToken:
     def cancelled(self) -> bool:
         return self._set
 
+    def is_set(self) -> bool:
+        """Same as ``cancelled`` (the name threading.Event uses; the read core checks this)."""
+        return self._set
+
 
 @dataclass
 class ImportResult:
