@@ -293,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-gui", action="store_true", help="print the case summary instead of opening the window")
     p.set_defaults(func=cmd_demo)
 
-    for module in ("raredesk.acmg.commands", "raredesk.io.reads_commands", "raredesk.filters.commands"):
+    for module in ("raredesk.acmg.commands", "raredesk.io.reads_commands", "raredesk.filters.commands",
+                   "raredesk.gui.pileup.commands"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:
