@@ -343,7 +343,7 @@ class _Importer:
                             con.execute(f"SET memory_limit = '{self._restore_memory}'")
                         except duckdb.Error:
                             pass
-                    for t in ("_rec", "_alle", "_pick", "_kv", "_ent_CSQ", "_ent_ANN", "_ent_EFF", "_ent_BCSQ"):
+                    for t in ("_rec", "_alle", "_pick", "_kv", "_txc", "_ent_CSQ", "_ent_ANN", "_ent_EFF", "_ent_BCSQ"):
                         try:
                             con.execute(f"DROP TABLE IF EXISTS {t}")
                         except duckdb.Error:
@@ -751,14 +751,15 @@ class _Importer:
             con.execute(ann.entries_sql(plan))
             parts.append(ann.source_select(plan, file_id, file_seq, FILE_SHIFT, RECORD_SHIFT))
         union = "\nUNION ALL BY NAME\n".join(parts)
-        lo, hi = con.execute("SELECT min(record_index), max(record_index) FROM _rec").fetchone()
-        con.execute(f"""INSERT INTO {q(tt)} BY NAME
+        # The chunk's transcripts go to a chunk-local table first: picking and checks read
+        # only this chunk (reading the growing case table per chunk would be quadratic).
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _txc AS
             SELECT * REPLACE (coalesce(impact, rd_impact_of(string_split(consequence, '&')[1])) AS impact),
                    rd_sev(consequence) AS severity
             FROM ({union})""")
-        unmatched = con.execute(f"SELECT count(*), any_value(allele) FROM {q(tt)} WHERE file_id = ? "
-                                f"AND record_index BETWEEN ? AND ? AND allele_index IS NULL",
-                                [file_id, lo, hi]).fetchone()
+        for plan in self.sources:
+            con.execute(f'DROP TABLE IF EXISTS "_ent_{plan.key}"')
+        unmatched = con.execute("SELECT count(*), any_value(allele) FROM _txc WHERE allele_index IS NULL").fetchone()
         if unmatched[0]:
             self.warn("annotation", "", unmatched[0], unmatched[1],
                       f"{unmatched[0]} annotation entries name an allele that is not an ALT of their record "
@@ -780,9 +781,10 @@ class _Importer:
                    max(gnomad_grpmax_af) AS gnomad_grpmax_af, min(sift_score) AS sift_score,
                    max(polyphen_score) AS polyphen_score, arg_min(alphamissense_class, k) AS am_class,
                    arg_min(clin_sig, k) AS clin_sig
-            FROM (SELECT *, {key} AS k FROM {q(tt)}
-                  WHERE file_id = {file_id} AND record_index BETWEEN {lo} AND {hi} AND allele_index IS NOT NULL)
+            FROM (SELECT *, {key} AS k FROM _txc WHERE allele_index IS NOT NULL)
             GROUP BY record_index, allele_index""")
+        con.execute(f"INSERT INTO {q(tt)} BY NAME SELECT * FROM _txc")
+        con.execute("DROP TABLE _txc")
 
     # -- variants ------------------------------------------------------------------------------
 
