@@ -1,4 +1,9 @@
-"""The ``raredesk classify`` subcommand: ACMG/AMP criteria in, classes out, no case needed.
+"""The ``raredesk classify`` and ``raredesk audit`` subcommands.
+
+``classify --criteria`` / ``--batch``: ACMG/AMP criteria in, classes out, no case needed.
+``classify --case NAME --variant KEY``: the engine's suggestions for a stored variant, with
+reasons, the class they would give, the current classification and the variant's history
+across cases. ``audit verify``: check the hash-chained audit log of the workspace.
 
 The main CLI adds the subcommand with::
 
@@ -11,8 +16,9 @@ The main CLI adds the subcommand with::
 It also runs on its own: ``python -m raredesk.acmg.commands classify --criteria PVS1,PM2_Supporting``.
 
 Exit codes: 0 success; 2 bad input (unknown code, disallowed strength, unreadable batch
-file, wrong option mix), reported as one ``error: ...`` line on stderr; 1 when the
-installed criteria catalogue itself is broken.
+file, wrong option mix, unknown case or variant, no workspace), reported as one
+``error: ...`` line on stderr; 1 when the installed criteria catalogue itself is broken,
+or when ``audit verify`` finds the log tampered with.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from raredesk.acmg.combine import CLASSES, DEFAULT_SCHEME, Classification, class
 from raredesk.acmg.catalogue import default_catalogue
 from raredesk.errors import RareDeskError
 
-__all__ = ["classify_case", "main", "register", "run_classify"]
+__all__ = ["classify_case", "main", "register", "run_audit_verify", "run_classify"]
 
 _DESCRIPTION = (
     "Classify a set of ACMG/AMP criteria under Richards 2015 Table 5, the same rules with the "
@@ -65,18 +71,148 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--variant", metavar="KEY", help="variant key within --case")
     parser.add_argument("--format", choices=("json", "text"), default="json",
                         help="json: one JSON object per criteria set (default); text: a short human summary")
+    _add_workspace(parser)
     parser.set_defaults(func=run_classify)
+
+    audit_parser = subparsers.add_parser("audit", help="check the audit trail of classification decisions",
+                                         description="Commands on the append-only, hash-chained audit log.")
+    audit_sub = audit_parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    verify = audit_sub.add_parser(
+        "verify", help="recompute the hash chain; report edited, deleted or reordered records",
+        description="Recompute the audit log's hash chain. Exit 0 when intact, 1 when any record was edited, "
+                    "deleted, inserted or reordered, 2 when the workspace cannot be read.")
+    verify.add_argument("--expect-head", metavar="HASH",
+                        help="a head hash printed by an earlier verify: it must still be in the chain")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    _add_workspace(verify)
+    verify.set_defaults(func=run_audit_verify)
     return parser
 
 
-def classify_case(args: argparse.Namespace) -> int:
-    """Classify ``args.variant`` of the stored case ``args.case``; return the exit code.
+def _add_workspace(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", metavar="DIR",
+                        help="workspace folder (default: $RAREDESK_WORKSPACE or the user data folder)")
+    parser.add_argument("--passphrase-file", metavar="F", help="file whose first line is the workspace passphrase")
 
-    Hook for the case/store work (issue 6), which owns this path: replace this body
-    (or rebind ``raredesk.acmg.commands.classify_case``). `run_classify` looks the
-    name up at call time and turns ``NotImplementedError`` into a one-line error.
+
+def _open_workspace(args: argparse.Namespace, *, read_only: bool = False):
+    from pathlib import Path
+
+    from raredesk.store.workspace import Workspace, default_workspace
+
+    path = getattr(args, "workspace", None)
+    passphrase = None
+    pfile = getattr(args, "passphrase_file", None)
+    if pfile:
+        try:
+            text = Path(pfile).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RareDeskError(f"cannot read the passphrase file ({exc.strerror})", pfile) from None
+        passphrase = text.splitlines()[0] if text else ""
+        if not passphrase:
+            raise RareDeskError("the passphrase file is empty", pfile)
+    return Workspace(Path(path) if path else default_workspace(), passphrase=passphrase, create=False,
+                     read_only=read_only)
+
+
+def classify_case(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
+    """Print the suggestions for ``args.variant`` of the stored case ``args.case``; return the exit code.
+
+    Prints the engine's suggestion for every criterion with its reason, the class the met
+    suggestions give (all three schemes), the variant's current classification in the case,
+    and its history across cases ("seen in N cases", previous classifications). Nothing is
+    written. Errors (no workspace, unknown case or variant) raise `RareDeskError`, which
+    `run_classify` prints as one line with exit code 2.
     """
-    raise NotImplementedError("classify --case/--variant")
+    from raredesk.acmg import knowledge, review
+    from raredesk.acmg.evidence import suggest_for_variant
+
+    stdout = sys.stdout if stdout is None else stdout
+    ws = _open_workspace(args)
+    try:
+        cur = ws.cursor()
+        report = suggest_for_variant(cur, args.case, args.variant)
+        current = review.find_classification(cur, args.case, report.vkey)
+        know = knowledge.variant_knowledge(cur, report.build, report.vkey, exclude_case=args.case)
+    finally:
+        ws.close()
+    if (getattr(args, "format", "json") or "json") == "json":
+        obj = report.to_dict()
+        obj["current"] = current.to_dict() if current else None
+        obj["knowledge"] = know.to_dict()
+        print(json.dumps(obj, ensure_ascii=True), file=stdout)
+        return 0
+    print(_case_text(report, current, know), file=stdout)
+    return 0
+
+
+_STATUS_TEXT = {"met": "met", "not_met": "not met", "missing": "missing data", "manual": "manual"}
+
+
+def _case_text(report, current, know) -> str:
+    where = " ".join(x for x in (report.gene, report.transcript, (report.hgvsc or "").split(":")[-1] or None,
+                                 (report.hgvsp or "").split(":")[-1] or None) if x)
+    result = report.classification()
+    rows = [f"case {report.case}  variant {report.vkey}  {where}  ({report.build or 'build unknown'})",
+            f"suggested: {', '.join(report.labels) or '(none)'} -> {result.default} "
+            f"(points {result.points.points:+d}; rules: {result.rules.classification}; "
+            f"rules_svi: {result.rules_svi.classification})"]
+    if report.own_clinvar is not None:
+        stars = report.own_clinvar.stars
+        rows.append(f"ClinVar: {report.own_clinvar.significance}"
+                    + (f" ({stars} star(s))" if stars is not None else "") + " - context only (PP5 is retired)")
+    for s in report.suggestions:
+        head = f"  [{_STATUS_TEXT[s.status]}] {s.label or s.code}"
+        rows.append(f"{head}: {s.reason}")
+        rows += [f"      caveat: {c}" for c in s.caveats]
+    if current is None:
+        rows.append("current classification: none in this case")
+    else:
+        computed = current.computed()
+        rows.append(f"current classification: #{current.classification_id} {current.status}, started by "
+                    f"{current.analyst}; final: {current.final_class or 'not set'}; applied: "
+                    f"{', '.join(current.applied_labels) or '(none)'} -> {computed.default}"
+                    + (f"; undecided: {', '.join(current.undecided)}" if current.undecided else ""))
+    rows.append(f"seen in {know.n_cases} case(s)" + (f": {', '.join(know.cases)}" if know.cases else ""))
+    for p in know.classifications:
+        who = p.signer or p.reviewer or p.analyst
+        rows.append(f"  #{p.classification_id} {p.case_name}: {p.final_class or 'no final class'} ({p.status} by "
+                    f"{who}, {(p.decided_at or '')[:10]}) [{', '.join(p.criteria)}]")
+    return "\n".join(rows)
+
+
+def run_audit_verify(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run ``raredesk audit verify``: 0 intact, 1 tampered, 2 cannot check."""
+    from raredesk.acmg import audit
+
+    stdout = sys.stdout if stdout is None else stdout
+    stderr = sys.stderr if stderr is None else stderr
+    try:
+        ws = _open_workspace(args, read_only=True)
+    except RareDeskError as exc:
+        _error(exc.one_line(), stderr)
+        return 2
+    try:
+        cur = ws.cursor()
+        has_log = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit_log' AND "
+                              "database_name = current_database()").fetchone()[0]
+        if not has_log:
+            _error("this workspace has no audit log yet (open it once with this RareDesk to upgrade it)", stderr)
+            return 2
+        result = audit.verify(cur, expected_head=getattr(args, "expect_head", None))
+    finally:
+        ws.close()
+    if getattr(args, "format", "text") == "json":
+        print(json.dumps({"ok": result.ok, "records": result.n_records, "head": result.head_hash,
+                          "problems": list(result.problems)}, ensure_ascii=True), file=stdout)
+    elif result.ok:
+        print(f"audit log intact: {result.n_records} record(s); head {result.head_hash}", file=stdout)
+    else:
+        print(f"audit log FAILED verification ({len(result.problems)} problem(s) in {result.n_records} "
+              f"record(s)):", file=stdout)
+        for problem in result.problems:
+            print(f"  {problem}", file=stdout)
+    return 0 if result.ok else 1
 
 
 def _error(problem: str, stderr: TextIO) -> None:

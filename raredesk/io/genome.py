@@ -53,6 +53,21 @@ def normalise_build(text: str | None) -> str | None:
     return b
 
 
+def build_from_reference_line(lines: list[str]) -> str | None:
+    """Build named by a ``##reference=`` or ``##assembly=`` header line (used when
+    contigs carry no lengths), e.g. ``##reference=GRCh37`` or ``file:///.../hs37d5.fa``."""
+    import re
+
+    for line in lines:
+        if line.startswith(("##reference=", "##assembly=")):
+            text = line.split("=", 1)[1].lower()
+            if re.search(r"grch38|hg38|b38|hs38", text):
+                return "GRCh38"
+            if re.search(r"grch37|hg19|b37|hs37|human_g1k_v37", text):
+                return "GRCh37"
+    return None
+
+
 def detect_build(contigs: list[tuple[str, int | None]]) -> tuple[str | None, list[str]]:
     """Genome build from ``(name, length)`` pairs, and notes on what was seen.
 

@@ -357,6 +357,8 @@ class _Importer:
 
     def _build(self, hdr: VcfHeader) -> str | None:
         detected, notes = genome.detect_build(hdr.contigs)
+        if detected is None and not any(length for _, length in hdr.contigs):
+            detected = genome.build_from_reference_line(hdr.lines)
         for n in notes:
             self.warn("build", "", 1, None, n)
         if self.build_arg and detected and detected != self.build_arg:

@@ -616,7 +616,8 @@ def test_cli_batch_unreadable_file(tmp_path, capsys):
     (["classify", "--criteria", "PVS1", "--case", "c1", "--variant", "v1"], "give only one of"),
     (["classify", "--case", "c1"], "--case and --variant go together"),
     (["classify", "--variant", "v1"], "--case and --variant go together"),
-    (["classify", "--case", "c1", "--variant", "1-100-A-G"], "classify --case/--variant is not available yet"),
+    (["classify", "--case", "c1", "--variant", "1-100-A-G", "--workspace", "/nonexistent/raredesk-ws"],
+     "no RareDesk workspace here"),
 ])
 def test_cli_option_mistakes(capsys, argv, fragment):
     code, out, err = _run(argv, capsys)

@@ -115,3 +115,9 @@ def test_annotate_unknown_case(ws, data_dir):
 
     with pytest.raises(RareDeskError, match="no case named"):
         annotate(ws, "nope", clinvar=str(data_dir / CLINVAR))
+
+
+def test_clinvar_build_from_reference_line(ws, data_dir):
+    """The ClinVar VCF's contigs have no lengths; its ##reference=GRCh37 line names the build."""
+    res = import_vcf(ws, data_dir / CLINVAR, "cv")
+    assert res.build == "GRCh37"
