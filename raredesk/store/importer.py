@@ -357,12 +357,14 @@ class _Importer:
 
     def _build(self, hdr: VcfHeader) -> str | None:
         detected, notes = genome.detect_build(hdr.contigs)
+        source = "contig lengths"
         if detected is None and not any(length for _, length in hdr.contigs):
             detected = genome.build_from_reference_line(hdr.lines)
+            source = "##reference line"
         for n in notes:
             self.warn("build", "", 1, None, n)
         if self.build_arg and detected and detected != self.build_arg:
-            raise InputError(f"--build {self.build_arg} contradicts the header's contig lengths, which are "
+            raise InputError(f"--build {self.build_arg} contradicts the header's {source}, which say "
                              f"{detected}", self.path)
         return self.build_arg or detected
 
