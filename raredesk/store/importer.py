@@ -317,25 +317,30 @@ class _Importer:
             build = self._build(hdr)
             sample_map = self._match_samples(hdr, people)
             with self.ws.write_lock:
-                con.execute("BEGIN TRANSACTION")
+                self.undo = _Undo()
                 try:
                     result = self._import(con, reader, hdr, build, people, sample_map, stat)
                     digest = _hash_file_into(hasher, path)
-                    dup = con.execute("SELECT count(*) FROM files WHERE case_id = ? AND sha256 = ? AND kind = ?",
-                                      [result.case_id, digest, self.kind]).fetchone()[0]
+                    dup = con.execute("SELECT count(*) FROM files WHERE case_id = ? AND sha256 = ? AND kind = ? "
+                                      "AND status = 'imported'", [result.case_id, digest, self.kind]).fetchone()[0]
                     if dup:
-                        con.execute("ROLLBACK")
+                        self.undo.cleanup(con)
                         return ImportResult(result.case_id, self.case_name, None, already_imported=True,
                                             seconds=time.perf_counter() - t0,
                                             warnings=["this file (same SHA-256) is already imported in this case; "
                                                       "nothing was added"])
-                    con.execute("UPDATE files SET sha256 = ? WHERE file_id = ?", [digest, result.file_id])
+                    con.execute("BEGIN TRANSACTION")
+                    con.execute("UPDATE files SET sha256 = ?, status = 'imported' WHERE file_id = ?",
+                                [digest, result.file_id])
+                    con.execute("UPDATE cases SET status = 'imported' WHERE case_id = ? AND status = 'importing'",
+                                [result.case_id])
                     con.execute("COMMIT")
                 except BaseException:
                     try:
                         con.execute("ROLLBACK")
                     except duckdb.Error:
                         pass
+                    self.undo.cleanup(con)
                     raise
                 finally:
                     if getattr(self, "_restore_memory", None):
@@ -451,10 +456,24 @@ class _Importer:
         return case_id, index_of, new_case
 
     def _import(self, con, reader: VcfReader, hdr: VcfHeader, build, people, sample_map, stat) -> ImportResult:
+        """Set-up, one transaction per chunk, then the bookkeeping.
+
+        Committing per chunk keeps memory bounded at millions of records (one
+        transaction would keep all uncommitted rows pinned); ``self.undo`` knows
+        how to remove everything this import added if it does not finish.
+        """
         _macros(con)
+        con.execute("BEGIN TRANSACTION")
+        known_samples = {r[0] for r in con.execute(
+            "SELECT sample_id FROM samples s JOIN cases c USING (case_id) WHERE c.name = ?", [self.case_name]).fetchall()}
         case_id, index_of, new_case = self._ensure_case(con, hdr, build, people, sample_map)
+        self.undo.case_id, self.undo.new_case = case_id, new_case
+        self.undo.samples = [r[0] for r in con.execute("SELECT sample_id FROM samples WHERE case_id = ?",
+                                                       [case_id]).fetchall() if r[0] not in known_samples]
         vt, tt = variants_table(case_id), transcripts_table(case_id)
+        self.undo.tables = (vt, tt)
         file_id = con.execute("SELECT nextval('file_id_seq')").fetchone()[0]
+        self.undo.file_id = file_id
         file_seq = con.execute("SELECT count(*) FROM files WHERE case_id = ? AND kind = ?",
                                [case_id, self.kind]).fetchone()[0] + 1
         # tables
@@ -480,13 +499,15 @@ class _Importer:
                 if col.lower() not in existing_cols:
                     con.execute(f"ALTER TABLE {q(vt)} ADD COLUMN {q(col)} {typ}")
                     existing_cols[col.lower()] = typ
+                    self.undo.columns.append((vt, col))
             sample_cols.append((i, k))
         # INFO plan
         plans = self._info_plan(con, case_id, hdr, vt, existing_cols)
         for ctg, length in hdr.contigs:
             con.execute("INSERT INTO contigs VALUES (?, ?, ?, ?, ?)",
                         [case_id, file_id, ctg, genome.canonical_contig(ctg), length])
-        con.execute("INSERT INTO files (file_id, case_id, path, kind, size, mtime, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        con.execute("INSERT INTO files (file_id, case_id, path, kind, size, mtime, details, status) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'importing')",
                     [file_id, case_id, os.path.abspath(self.path), self.kind, stat.st_size,
                      datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None),
                      json.dumps({"fileformat": hdr.fileformat, "samples": hdr.samples, "build": build,
@@ -497,11 +518,14 @@ class _Importer:
         rows_before = con.execute(f"SELECT count(*) FROM {q(vt)}").fetchone()[0]
         self._fit_memory(con, vt, tt)
         observed_contigs: set[str] = set()
+        con.execute("COMMIT")
         for chunk in reader.chunks():
             self._check_cancel()
             con.register("_chunk", chunk.table)
             try:
+                con.execute("BEGIN TRANSACTION")
                 self._chunk(con, chunk, hdr, plans, sample_cols, vt, tt, file_id, file_seq, observed_contigs)
+                con.execute("COMMIT")
             finally:
                 con.unregister("_chunk")
             records += chunk.table.num_rows
@@ -509,6 +533,7 @@ class _Importer:
             self._check_cancel()
         if records == 0:
             self.warn("records", "", 0, None, "the VCF has a header but no records")
+        con.execute("BEGIN TRANSACTION")
         variant_rows = con.execute(f"SELECT count(*) FROM {q(vt)}").fetchone()[0] - rows_before
         self._contig_check(hdr, observed_contigs)
         # bookkeeping
@@ -524,10 +549,10 @@ class _Importer:
         total = con.execute(f"SELECT count(*) FROM {q(vt)}").fetchone()[0]
         n_samples = con.execute("SELECT count(*) FROM samples WHERE case_id = ? AND sample_index IS NOT NULL",
                                 [case_id]).fetchone()[0]
-        con.execute("UPDATE cases SET n_variants = ?, n_samples = ?, status = CASE WHEN status = 'importing' "
-                    "THEN 'imported' ELSE status END, updated_at = current_timestamp WHERE case_id = ?",
-                    [total, n_samples, case_id])
+        con.execute("UPDATE cases SET n_variants = ?, n_samples = ?, updated_at = current_timestamp "
+                    "WHERE case_id = ?", [total, n_samples, case_id])
         self._genotype_view(con, case_id)
+        con.execute("COMMIT")
         return ImportResult(case_id, self.case_name, file_id, records, variant_rows, build=build)
 
     def _fit_memory(self, con, vt: str, tt: str) -> None:
@@ -572,6 +597,7 @@ class _Importer:
             known[alias] = ("", "")
         col = _column_name("info_", fd.name, taken)
         con.execute(f"ALTER TABLE {q(vt)} ADD COLUMN {q(col)} {_sql_type(base, fd)}")
+        self.undo.columns.append((vt, col))
         existing_cols[col.lower()] = _sql_type(base, fd)
         return _InfoPlan(fd, col, f"_raw{i}", base, True)
 
@@ -711,6 +737,8 @@ class _Importer:
                           f"count of values; missing per-allele values are NULL")
 
     def _widen(self, con, vt: str, p: _InfoPlan, new: str) -> None:
+        if not p.new:
+            self.undo.widened.append((vt, p.column, _sql_type(p.base_type, p.fd)))
         p.base_type = new
         con.execute(f"ALTER TABLE {q(vt)} ALTER COLUMN {q(p.column)} SET DATA TYPE {_sql_type(new, p.fd)}")
 
@@ -736,6 +764,9 @@ class _Importer:
                             "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
                             "AND database_name = current_database()", [tt]).fetchall()}:
                         con.execute(f"ALTER TABLE {q(tt)} ADD COLUMN {q(col)} VARCHAR")
+                        self.undo.columns.append((tt, col))
+                if source not in known:
+                    self.undo.sources.append(source)
                 con.execute("INSERT OR REPLACE INTO annotation_fields VALUES (?, ?, ?, ?, ?)",
                             [case_id, source, key, fields, plan.field_columns])
             plans.append(plan)
@@ -991,6 +1022,92 @@ class _Importer:
             cols = ", ".join(f"s{k}_{n} AS {n}" for n, _ in SAMPLE_COLUMNS)
             parts.append(f"SELECT variant_id, {k} AS sample_index, {cols} FROM {q(vt)}")
         con.execute(f"CREATE OR REPLACE VIEW {q(view)} AS " + " UNION ALL ".join(parts))
+
+
+@dataclass
+class _Undo:
+    """What an unfinished import added, so it can be removed whole."""
+
+    case_id: int | None = None
+    new_case: bool = False
+    file_id: int | None = None
+    tables: tuple = ()
+    samples: list = field(default_factory=list)
+    columns: list = field(default_factory=list)      # (table, column) added by this import
+    widened: list = field(default_factory=list)      # (table, column, previous type)
+    sources: list = field(default_factory=list)      # annotation sources first seen in this import
+
+    def cleanup(self, con) -> None:
+        if self.case_id is None:
+            return
+        try:
+            con.execute("BEGIN TRANSACTION")
+            if self.new_case:
+                _drop_case(con, self.case_id)
+            else:
+                _drop_file(con, self.case_id, self.file_id)
+                for sid in self.samples:
+                    con.execute("DELETE FROM samples WHERE case_id = ? AND sample_id = ?", [self.case_id, sid])
+                for source in self.sources:
+                    con.execute("DELETE FROM annotation_fields WHERE case_id = ? AND source = ?",
+                                [self.case_id, source])
+            con.execute("COMMIT")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            raise
+        if not self.new_case:
+            for table, col in reversed(self.columns):
+                con.execute(f"ALTER TABLE {q(table)} DROP COLUMN IF EXISTS {q(col)}")
+            for table, col, typ in reversed(self.widened):
+                con.execute(f"ALTER TABLE {q(table)} ALTER COLUMN {q(col)} SET DATA TYPE {typ}")
+        self.case_id = None
+
+
+def _drop_case(con, case_id: int) -> None:
+    con.execute(f"DROP VIEW IF EXISTS {q(f'case_{case_id}_genotypes')}")
+    con.execute(f"DROP TABLE IF EXISTS {q(variants_table(case_id))}")
+    con.execute(f"DROP TABLE IF EXISTS {q(transcripts_table(case_id))}")
+    for table in ("samples", "contigs", "info_fields", "annotation_fields", "import_warnings", "files", "cases"):
+        con.execute(f"DELETE FROM {table} WHERE case_id = ?", [case_id])
+
+
+def _drop_file(con, case_id: int, file_id: int | None) -> None:
+    if file_id is None:
+        return
+    for table in (variants_table(case_id), transcripts_table(case_id)):
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                       "AND database_name = current_database()", [table]).fetchone()[0]:
+            con.execute(f"DELETE FROM {q(table)} WHERE file_id = ?", [file_id])
+    for table in ("contigs", "import_warnings", "files"):
+        con.execute(f"DELETE FROM {table} WHERE file_id = ?", [file_id])
+    n = con.execute(f"SELECT count(*) FROM {q(variants_table(case_id))}").fetchone()[0] if con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()",
+        [variants_table(case_id)]).fetchone()[0] else 0
+    con.execute("UPDATE cases SET n_variants = ? WHERE case_id = ?", [n, case_id])
+
+
+def recover_interrupted(con) -> list[str]:
+    """Remove what imports interrupted by a crash left behind; return what was removed.
+
+    Called when a workspace is opened for writing (only one process can).
+    """
+    removed = []
+    has_status = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'files' "
+                             "AND column_name = 'status' AND database_name = current_database()").fetchone()[0]
+    if not has_status:
+        return removed
+    for case_id, name in con.execute("SELECT case_id, name FROM cases WHERE status = 'importing'").fetchall():
+        con.execute("BEGIN TRANSACTION")
+        _drop_case(con, case_id)
+        con.execute("COMMIT")
+        removed.append(f"case {name} (import interrupted)")
+    for case_id, file_id, path in con.execute(
+            "SELECT case_id, file_id, path FROM files WHERE status = 'importing'").fetchall():
+        con.execute("BEGIN TRANSACTION")
+        _drop_file(con, case_id, file_id)
+        con.execute("COMMIT")
+        removed.append(f"{path} (import interrupted)")
+    return removed
 
 
 def _parse_size(text: str) -> int | None:

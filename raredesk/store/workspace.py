@@ -136,8 +136,12 @@ class Workspace:
         if not exists:
             meta = {"format": "raredesk-workspace", "encrypted": self.encrypted}
             meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        self.recovered: list[str] = []
         if not read_only:
             schema.migrate(self.con)
+            from raredesk.store.importer import recover_interrupted
+
+            self.recovered = recover_interrupted(self.con)
         else:
             version = schema.current_version(self.con)
             if version > schema.LATEST:

@@ -271,3 +271,70 @@ def test_cli_contig_spelling_is_harmonised(data_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "names contigs differently" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _snapshot(ws):
+    con = ws.cursor()
+    return {
+        "tables": sorted(r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()),
+        "columns": con.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                               "WHERE regexp_matches(table_name, '^case_') ORDER BY 1, column_index").fetchall(),
+        "rows": con.execute("SELECT count(*) FROM case_1_variants").fetchone()[0],
+        "tx": con.execute("SELECT count(*) FROM case_1_transcripts").fetchone()[0],
+        "files": con.execute("SELECT file_id, path, status FROM files ORDER BY 1").fetchall(),
+        "info": con.execute("SELECT * FROM info_fields ORDER BY name").fetchall(),
+        "samples": con.execute("SELECT * FROM samples ORDER BY sample_id").fetchall(),
+        "cases": con.execute("SELECT case_id, name, n_variants, status FROM cases").fetchall(),
+    }
+
+
+def test_failed_second_file_leaves_the_case_as_before(ws, data_dir, tmp_path):
+    """A later file that fails after some committed chunks removes its rows, columns and widenings."""
+    import_vcf(ws, data_dir / SCOUT, "fam", ped=str(data_dir / "scout/643594.ped"))
+    before = _snapshot(ws)
+    lines = text_of(data_dir / "slivar/ashk-trio.vcf.gz").split("\n")
+    first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    cols = lines[first + 9000].split("\t")
+    cols[1] = "oops"
+    lines[first + 9000] = "\t".join(cols)
+    bad = tmp_path / "late.vcf.gz"
+    bgzip_text("\n".join(lines), bad)
+    with pytest.raises(InputError, match=f"line {first + 9001}"):
+        import_vcf(ws, bad, "fam", chunk_bytes=200_000)   # a different family's samples: new columns too
+    assert _snapshot(ws) == before
+
+
+def test_interrupted_import_is_removed_when_the_workspace_opens(data_dir, tmp_path):
+    """kill -9 in the middle of an import: the next open removes the partial case."""
+    import signal
+
+    ws_dir = tmp_path / "ws"
+    with Workspace(ws_dir) as w:
+        import_vcf(w, data_dir / "slivar/ashk-trio.vcf.gz", "keep")
+    code = f"""
+import sys, time
+from raredesk.store.workspace import Workspace
+from raredesk.store.importer import import_vcf
+ws = Workspace({str(ws_dir)!r})
+def progress(done, total, text):
+    print("chunk", flush=True)
+    time.sleep(0.3)
+import_vcf(ws, {str(data_dir / SCOUT)!r}, "partial", progress=progress, chunk_bytes=100_000)
+print("finished", flush=True)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    seen = 0
+    for line in proc.stdout:
+        seen += line.strip() == "chunk"
+        if seen == 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert seen == 3 and proc.returncode == -signal.SIGKILL
+    with Workspace(ws_dir) as w:
+        assert any("partial" in r for r in w.recovered)
+        con = w.cursor()
+        assert [r[0] for r in con.execute("SELECT name FROM cases").fetchall()] == ["keep"]
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE regexp_matches(table_name, '^case_2_')"
+                           ).fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM files WHERE status <> 'imported'").fetchone()[0] == 0

@@ -1,0 +1,4 @@
+-- Imports commit chunk by chunk (memory stays bounded at millions of records); a file
+-- is 'importing' until its last commit and is removed whole if the import fails, is
+-- cancelled or is interrupted (see raredesk.store.importer.recover_interrupted).
+ALTER TABLE files ADD COLUMN status VARCHAR DEFAULT 'imported';
