@@ -93,7 +93,7 @@ class Case:
 def list_cases(con) -> list[Case]:
     rows = con.execute(
         "SELECT case_id, name, proband, build, status, n_variants, sex, indication, hpo_terms, consent_secondary, "
-        "updated_at FROM cases WHERE name NOT LIKE ? ORDER BY updated_at DESC, name",
+        "updated_at FROM cases WHERE name NOT LIKE ? AND status <> 'importing' ORDER BY updated_at DESC, name",
         [KNOWLEDGE_PREFIX + "%"]).fetchall()
     cases = [Case(*r[:6], sex=r[6], indication=r[7], hpo_terms=list(r[8] or []), consent_secondary=bool(r[9]),
                   updated_at=r[10]) for r in rows]
@@ -119,6 +119,8 @@ def get_case(con, name: str) -> Case:
         raise RareDeskError(f"no case named {name!r}{hint}")
     case = Case(*r[:6], sex=r[6], indication=r[7], hpo_terms=list(r[8] or []), consent_secondary=bool(r[9]),
                 updated_at=r[10])
+    if case.status == "importing":
+        raise RareDeskError(f"case {name!r} is still being imported")
     case.samples = _samples(con, case.case_id)
     return case
 
