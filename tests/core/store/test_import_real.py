@@ -398,3 +398,20 @@ def test_giab_trio_with_ped(ws, data_dir):
     case = get_case(con, "ashk")
     assert {s.role for s in case.samples} >= {"proband", "father", "mother"}
     assert res.variant_rows == len(split_records(data_dir / "slivar/ashk-trio.vcf.gz"))
+
+
+def test_ped_member_without_genotypes(ws, data_dir, tmp_path):
+    """A PED individual absent from the VCF (an untested grandparent) is kept in the pedigree."""
+    ped = tmp_path / "family.ped"
+    rows = (data_dir / "scout/643594.ped").read_text().splitlines()
+    rows = [r.replace("ADM1059A1\t0\t0", "ADM1059A1\tGRANDPA\t0") if r.startswith("643594\tADM1059A1") else r
+            for r in rows]
+    rows.append("643594\tGRANDPA\t0\t0\t1\t1")
+    ped.write_text("\n".join(rows) + "\n")
+    res = import_vcf(ws, data_dir / "scout/643594.clinical.vcf.gz", "fam", ped=str(ped))
+    assert any("without genotypes" in w and "GRANDPA" in w for w in res.warnings)
+    case = get_case(ws.cursor(), "fam")
+    grandpa = case.sample("GRANDPA")
+    assert grandpa.sample_index is None and grandpa.sex == "male"
+    assert case.sample("ADM1059A1").father_id == "GRANDPA"
+    assert len(case.genotyped) == 3
