@@ -175,8 +175,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     version = current_version(con)
     if version > LATEST:
         raise WorkspaceError(f"workspace schema v{version} is newer than this RareDesk (v{LATEST}); upgrade RareDesk")
+    # Apply every migration not recorded yet (not only those above the highest): files
+    # written in parallel can land out of number order.
+    applied = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
     for number, description, statements in MIGRATIONS:
-        if number <= version:
+        if number in applied:
             continue
         con.execute("BEGIN TRANSACTION")
         try:

@@ -128,3 +128,17 @@ def test_import_opens_no_network_connection(tmp_path, data_dir):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "NETWORK USED" not in proc.stdout + proc.stderr
+
+
+def test_migration_landing_out_of_order_is_applied(tmp_path, monkeypatch):
+    """A migration file numbered below one already applied (parallel work) still runs."""
+    with Workspace(tmp_path / "ws") as ws:
+        con = ws.cursor()
+        last = max(m[0] for m in schema.MIGRATIONS)
+        con.execute("DELETE FROM schema_version WHERE version = ?", [last - 1])
+        con.execute("CREATE TABLE probe_out_of_order (x INTEGER)")
+    late = [m for m in schema.MIGRATIONS if m[0] != last - 1]
+    late.append((last - 1, "late", ["INSERT INTO probe_out_of_order VALUES (42)"]))
+    monkeypatch.setattr(schema, "MIGRATIONS", sorted(late))
+    with Workspace(tmp_path / "ws") as ws:
+        assert ws.cursor().execute("SELECT x FROM probe_out_of_order").fetchall() == [(42,)]
