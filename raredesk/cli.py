@@ -244,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="raredesk", description="RareDesk: offline rare-disease variant review.")
     parser.add_argument("--version", action="version", version=f"raredesk {__version__}")
     parser.set_defaults(func=cmd_gui, workspace=None, passphrase_file=None)
+    _add_workspace(parser)  # `raredesk --workspace DIR` opens that workspace in the window
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("import", help="import a VCF (and PED, BAM/CRAM, reference) into a case")

@@ -161,6 +161,13 @@ class MainWindow(QMainWindow):
         self.table = VariantTableView(self.model)
         self.table.setObjectName("variantTable")
         self.detail = DetailPanel()
+        from raredesk.gui.pileup.view import ReadEvidencePanel
+
+        reads = ReadEvidencePanel()
+        # Its toolbar's widths add up to ~1,700 px; an explicit minimum lets the panel shrink
+        # with the window instead of widening it (the toolbar clips, the tracks rescale).
+        reads.setMinimumSize(1, 1)
+        self.detail.set_pileup_widget(reads)
         self.notification = NotificationBar()
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("mainSplitter")
@@ -965,6 +972,9 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Save pending edits and settings, stop every worker, close the workspace."""
         self.detail.review.flush_note()
+        pileup = self.detail.pileup_widget()
+        if pileup is not None and hasattr(pileup, "shutdown"):
+            pileup.shutdown()   # a read fetch still running must not outlive the window
         self._remember_filter()
         self._save_window()
         self.cancel_export()
