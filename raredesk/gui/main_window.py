@@ -168,6 +168,9 @@ class MainWindow(QMainWindow):
         # with the window instead of widening it (the toolbar clips, the tracks rescale).
         reads.setMinimumSize(1, 1)
         self.detail.set_pileup_widget(reads)
+        from raredesk.gui.acmg_panel import AcmgPanel
+
+        self.detail.set_acmg_widget(AcmgPanel())
         self.notification = NotificationBar()
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("mainSplitter")
@@ -975,6 +978,9 @@ class MainWindow(QMainWindow):
         pileup = self.detail.pileup_widget()
         if pileup is not None and hasattr(pileup, "shutdown"):
             pileup.shutdown()   # a read fetch still running must not outlive the window
+        acmg = self.detail.acmg_widget()
+        if acmg is not None and hasattr(acmg, "shutdown"):
+            acmg.shutdown()
         self._remember_filter()
         self._save_window()
         self.cancel_export()
