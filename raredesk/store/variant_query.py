@@ -175,9 +175,15 @@ class VariantQuery:
     # -- count, head, rows ------------------------------------------------------------------
 
     def count(self) -> int:
-        """Exact number of variant rows passing the filter."""
+        """Exact number of variant rows passing the filter.
+
+        The first page is read first: when fewer rows than a page pass, that read (a Top-N, which
+        has to see every row then) already gives the count, and no second pass is needed.
+        """
         if self._count is None and self.eager:
             self.materialise()
+        if self._count is None and self._head is None and self._rank is None:
+            self._load_head()
         if self._count is None:
             self._count = self.con.execute(f"SELECT count(*) FROM {self.table} WHERE {self.where}",
                                            self.params).fetchone()[0]
