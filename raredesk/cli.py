@@ -24,24 +24,11 @@ EXIT_ERROR = 2
 # helpers
 
 
-def _read_passphrase(path: str | None) -> str | None:
-    if not path:
-        return None
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RareDeskError(f"cannot read the passphrase file ({exc.strerror})", path) from None
-    phrase = text.splitlines()[0] if text else ""
-    if not phrase:
-        raise RareDeskError("the passphrase file is empty", path)
-    return phrase
-
-
 def open_workspace(args, create: bool = True):
-    from raredesk.store.workspace import Workspace, default_workspace
+    from raredesk.store.workspace import Workspace, default_workspace, read_passphrase_file
 
     path = Path(args.workspace) if getattr(args, "workspace", None) else default_workspace()
-    return Workspace(path, passphrase=_read_passphrase(getattr(args, "passphrase_file", None)), create=create)
+    return Workspace(path, passphrase=read_passphrase_file(getattr(args, "passphrase_file", None)), create=create)
 
 
 class _Progress:

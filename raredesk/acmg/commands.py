@@ -98,19 +98,10 @@ def _add_workspace(parser: argparse.ArgumentParser) -> None:
 def _open_workspace(args: argparse.Namespace, *, read_only: bool = False):
     from pathlib import Path
 
-    from raredesk.store.workspace import Workspace, default_workspace
+    from raredesk.store.workspace import Workspace, default_workspace, read_passphrase_file
 
     path = getattr(args, "workspace", None)
-    passphrase = None
-    pfile = getattr(args, "passphrase_file", None)
-    if pfile:
-        try:
-            text = Path(pfile).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RareDeskError(f"cannot read the passphrase file ({exc.strerror})", pfile) from None
-        passphrase = text.splitlines()[0] if text else ""
-        if not passphrase:
-            raise RareDeskError("the passphrase file is empty", pfile)
+    passphrase = read_passphrase_file(getattr(args, "passphrase_file", None))
     return Workspace(Path(path) if path else default_workspace(), passphrase=passphrase, create=False,
                      read_only=read_only)
 

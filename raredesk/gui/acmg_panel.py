@@ -298,8 +298,24 @@ class AcmgPanel(QWidget):
             return
         self._rid = new_request_id()
         self._show_empty(f"Computing ACMG suggestions for {context.vkey} …")
+        # The evidence takes ~0.1 s per variant: compute it only while the panel is shown
+        # (a hidden ACMG tab must not load the machine on every row selection).
+        self._pending = True
+        if self.isVisible():
+            self._load()
+
+    def _load(self) -> None:
+        context = self.context
+        self._pending = False
+        if context is None:
+            return
         self.runner.submit(load_state, context.ws, context.case.name, context.vkey, context.build,
                            request_id=self._rid, on_result=self._on_loaded, on_error=self._on_error)
+
+    def showEvent(self, event) -> None:  # Qt override
+        super().showEvent(event)
+        if getattr(self, "_pending", False):
+            self._load()
 
     def _show_empty(self, text: str) -> None:
         self._row_codes = []

@@ -108,9 +108,9 @@ def run(args) -> int:
     path = getattr(args, "workspace", None) or window.settings.value("last/workspace") or default_workspace()
     passphrase = None
     if getattr(args, "passphrase_file", None):
-        from raredesk.cli import _read_passphrase
+        from raredesk.store.workspace import read_passphrase_file
 
-        passphrase = _read_passphrase(args.passphrase_file)
+        passphrase = read_passphrase_file(args.passphrase_file)
     window.show()
     if not getattr(args, "workspace", None):
         last_case = window.settings.value("last/case")

@@ -36,6 +36,22 @@ def default_workspace() -> Path:
     return Path(user_data_dir("RareDesk", appauthor=False)) / "workspace"
 
 
+def read_passphrase_file(path: str | os.PathLike | None) -> str | None:
+    """The passphrase in the first line of ``path`` (None when no file is given)."""
+    if not path:
+        return None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorkspaceError(f"cannot read the passphrase file ({exc.strerror})", str(path)) from None
+    except UnicodeDecodeError:
+        raise WorkspaceError("the passphrase file is not UTF-8 text", str(path)) from None
+    phrase = text.splitlines()[0] if text else ""
+    if not phrase:
+        raise WorkspaceError("the passphrase file is empty", str(path))
+    return phrase
+
+
 def httpfs_extension_path() -> Path:
     """Path of the httpfs extension binary shipped in the pinned wheel."""
     try:

@@ -142,3 +142,31 @@ def test_migration_landing_out_of_order_is_applied(tmp_path, monkeypatch):
     monkeypatch.setattr(schema, "MIGRATIONS", sorted(late))
     with Workspace(tmp_path / "ws") as ws:
         assert ws.cursor().execute("SELECT x FROM probe_out_of_order").fetchall() == [(42,)]
+
+
+def test_cli_passphrase_file(tmp_path, data_dir):
+    """--passphrase-file encrypts a new workspace; commands without it get one clear line."""
+    import os
+
+    key = tmp_path / "key.txt"
+    key.write_text("a long clinic passphrase\n")
+    ws = str(tmp_path / "enc")
+    env = {k: v for k, v in os.environ.items() if k != "RAREDESK_DEBUG"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "raredesk", *args], capture_output=True, text=True,
+                              timeout=120, env=env)
+
+    ok = run("import", str(data_dir / "slivar/clinvar_20191007.vcf.gz"), "--case", "private-case-name", "--workspace",
+             ws, "--passphrase-file", str(key))
+    assert ok.returncode == 0, ok.stderr
+    assert b"private-case-name" not in (tmp_path / "enc" / DB_FILE).read_bytes()
+    locked = run("cases", "--workspace", ws)
+    assert locked.returncode == 2 and "Traceback" not in locked.stderr
+    assert locked.stderr.strip().endswith("workspace is encrypted: give its passphrase (--passphrase-file)")
+    listed = run("cases", "--workspace", ws, "--passphrase-file", str(key))
+    assert listed.returncode == 0 and "\nprivate-case-name\t" in listed.stdout
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    bad = run("cases", "--workspace", ws, "--passphrase-file", str(empty))
+    assert bad.returncode == 2 and "the passphrase file is empty" in bad.stderr
