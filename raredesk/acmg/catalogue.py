@@ -9,7 +9,6 @@ combining engine guess.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +17,7 @@ from types import MappingProxyType
 from typing import Iterator, Mapping
 
 from raredesk.errors import InputError
-from raredesk.resources import resource_path
+from raredesk.resources import load_json_resource
 
 __all__ = [
     "BENIGN",
@@ -335,24 +334,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     InputError
         If the file cannot be read, is not JSON, or is not a valid catalogue.
     """
-    if path is None:
-        try:
-            file = resource_path("acmg", "criteria.json")
-        except FileNotFoundError as exc:
-            raise InputError(str(exc)) from exc
-    else:
-        file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read the ACMG criteria catalogue ({exc.strerror or exc})", str(file)) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError("ACMG criteria catalogue is not UTF-8 text", str(file)) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"ACMG criteria catalogue is not valid JSON (line {exc.lineno}: {exc.msg})",
-                         str(file)) from exc
+    data, file = load_json_resource(path, ("acmg", "criteria.json"), "ACMG criteria catalogue")
     return parse_catalogue(data, file)
 
 

@@ -386,23 +386,9 @@ def load_thresholds(path: str | Path | None = None, catalogue: Catalogue | None 
     InputError
         If the file cannot be read, is not JSON, or breaks a rule of the format.
     """
-    if path is None:
-        from raredesk.resources import resource_path
+    from raredesk.resources import load_json_resource
 
-        try:
-            file = resource_path("acmg", "thresholds.json")
-        except FileNotFoundError as exc:
-            raise InputError(str(exc)) from exc
-    else:
-        file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read the ACMG thresholds ({exc.strerror or exc})", str(file)) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"ACMG thresholds are not valid JSON (line {exc.lineno}: {exc.msg})", str(file)) from exc
+    data, file = load_json_resource(path, ("acmg", "thresholds.json"), "ACMG thresholds")
     return parse_thresholds(data, file, catalogue)
 
 
