@@ -699,17 +699,15 @@ class _Importer:
             aggs.append(f"count(*) FILTER (WHERE {r} IS NOT NULL AND ({bad_dbl})) AS bd{k}")
             aggs.append(f"any_value({r}) FILTER (WHERE {r} IS NOT NULL AND ({bad_dbl})) AS ed{k}")
             checks.append(p)
-        for p in plans:
-            if p.fd.number in ("A", "R") and p.fd.type != "Flag":
-                extra = 0 if p.fd.number == "A" else 1
-                k = len(checks)
-                aggs.append(f"count(*) FILTER (WHERE {p.raw} IS NOT NULL AND "
-                            f"len(string_split({p.raw}, ',')) <> len(alts) + {extra}) AS nc{k}_{id(p) % 100000}")
+        counted = [p for p in plans if p.fd.number in ("A", "R") and p.fd.type != "Flag"]
+        for j, p in enumerate(counted):
+            extra = 0 if p.fd.number == "A" else 1
+            aggs.append(f"count(*) FILTER (WHERE {p.raw} IS NOT NULL AND "
+                        f"len(string_split({p.raw}, ',')) <> len(alts) + {extra}) AS nc{j}")
         if not aggs:
             return
         row = con.execute(f"SELECT {', '.join(aggs)} FROM _rec").fetchone()
-        desc = [d[0] for d in con.description]
-        vals = dict(zip(desc, row))
+        vals = dict(zip([d[0] for d in con.description], row))
         for k, p in enumerate(checks):
             bi, ei, bd, ed = vals[f"bi{k}"], vals[f"ei{k}"], vals[f"bd{k}"], vals[f"ed{k}"]
             if p.base_type == "BIGINT" and bi:
@@ -724,16 +722,11 @@ class _Importer:
                 self.warn("type", p.fd.name, bd, ed,
                           f"INFO/{p.fd.name} is declared {p.fd.type} but holds text (e.g. {ed!r} in {bd} records); "
                           f"stored as text")
-        for name, v in vals.items():
-            if name.startswith("nc") and v:
-                kk = int(name[2:].split("_")[0])
-                p = [pp for pp in plans if pp.fd.number in ("A", "R") and pp.fd.type != "Flag"]
-                # find plan by order of appearance in the aggregate list
-                idx = [n for n in desc if n.startswith("nc")].index(name)
-                pl = p[idx]
-                del kk
-                self.warn("number", pl.fd.name, v, None,
-                          f"INFO/{pl.fd.name} is declared Number={pl.fd.number} but {v} records have another "
+        for j, p in enumerate(counted):
+            v = vals[f"nc{j}"]
+            if v:
+                self.warn("number", p.fd.name, v, None,
+                          f"INFO/{p.fd.name} is declared Number={p.fd.number} but {v} records have another "
                           f"count of values; missing per-allele values are NULL")
 
     def _widen(self, con, vt: str, p: _InfoPlan, new: str) -> None:
