@@ -2502,7 +2502,7 @@ def _clinvar_label(cur, name: str, cache: dict) -> str:
 
 def _clinvar_index(cur, build: str | None, gene: str | None, case_id: int) -> tuple[list[ClinVarAssertion], bool]:
     """ClinVar assertions for ``gene`` across the workspace, with any protein change known for each variant."""
-    from raredesk.store.importer import transcripts_table, variants_table
+    from raredesk.store.importer import record_id_of, transcripts_table, variants_table
 
     if not gene:
         return [], False
@@ -2548,11 +2548,17 @@ def _clinvar_index(cur, build: str | None, gene: str | None, case_id: int) -> tu
         vt, tt = variants_table(cid), transcripts_table(cid)
         if not _columns(cur, tt):
             continue
+        ids = {r[0]: r[1] for r in cur.execute(
+            f"SELECT variant_id, vkey FROM {_q(vt)} WHERE vkey IN (SELECT unnest(?::VARCHAR[]))", [vkeys]).fetchall()}
+        if not ids:
+            continue
+        # the transcripts view is read fast through record_id (see raredesk.store.annotations)
+        records = sorted({record_id_of(v) for v in ids})
         for r in cur.execute(
-                f"SELECT v.vkey, t.transcript, t.hgvsp FROM {_q(vt)} v JOIN {_q(tt)} t USING (variant_id) "
-                f"WHERE v.vkey IN (SELECT unnest(?::VARCHAR[])) AND t.hgvsp IS NOT NULL AND t.transcript IS NOT NULL",
-                [vkeys]).fetchall():
-            changes.setdefault(r[0], set()).add((_unversioned(r[1]), r[2]))
+                f"SELECT variant_id, transcript, hgvsp FROM {_q(tt)} WHERE record_id IN ({', '.join(map(str, records))}) "
+                f"AND hgvsp IS NOT NULL AND transcript IS NOT NULL").fetchall():
+            if r[0] in ids:
+                changes.setdefault(ids[r[0]], set()).add((_unversioned(r[1]), r[2]))
     out = []
     for (vkey, label), r in sorted(raw.items()):
         out.append(ClinVarAssertion(vkey=vkey, gene=gene, significance=r["sig"], stars=r["stars"], source=label,
@@ -2695,7 +2701,7 @@ def gather_evidence(cur, case_name: str, key: str | int, thresholds: Thresholds 
     VariantEvidence
     """
     from raredesk.store.cases import get_case
-    from raredesk.store.importer import transcripts_table
+    from raredesk.store.importer import record_id_of, transcripts_table
 
     th = thresholds or default_thresholds()
     case = get_case(cur, case_name)
@@ -2707,8 +2713,8 @@ def gather_evidence(cur, case_name: str, key: str | int, thresholds: Thresholds 
     transcripts = []
     raw_tx: list[dict] = []
     if tcols:
-        raw_tx = _rows(cur, f"SELECT * FROM {_q(tt)} WHERE variant_id = ? ORDER BY entry_index",
-                       [row["variant_id"]])
+        raw_tx = _rows(cur, f"SELECT * FROM {_q(tt)} WHERE record_id = ? AND variant_id = ? ORDER BY entry_index",
+                       [record_id_of(row["variant_id"]), row["variant_id"]])
         transcripts = [_transcript(r) for r in raw_tx]
     picked = None
     if row.get("transcript") or row.get("consequence"):

@@ -28,7 +28,7 @@ from raredesk.gui import formatting as fm
 from raredesk.gui.variant_table import CLINVAR_BG, GT_BG, IMPACT_BG
 from raredesk.store import review as rv
 from raredesk.store.cases import Case, Sample
-from raredesk.store.importer import q, transcripts_table
+from raredesk.store.importer import q, record_id_of, transcripts_table
 from raredesk.store.scores import POPULATIONS
 
 POP_NAMES = {"afr": "African/African American", "amr": "Admixed American", "asj": "Ashkenazi Jewish",
@@ -103,9 +103,10 @@ def load_detail(ws, case: Case, variant_id: int) -> VariantDetail:
         if r is None:
             raise LookupError(f"variant {variant_id} is no longer in case {case.name}")
         row = dict(zip(names, r))
-        tcur = con.execute(f"SELECT * FROM {q(transcripts_table(case.case_id))} WHERE variant_id = ? "
+        tcur = con.execute(f"SELECT * FROM {q(transcripts_table(case.case_id))} "
+                           "WHERE record_id = ? AND variant_id = ? "
                            "ORDER BY (transcript = ?) DESC, severity, source, entry_index",
-                           [variant_id, row.get("transcript") or ""])
+                           [record_id_of(variant_id), variant_id, row.get("transcript") or ""])
         tnames = [d[0] for d in tcur.description]
         transcripts = [dict(zip(tnames, t)) for t in tcur.fetchall()]
         info = []

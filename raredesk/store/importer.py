@@ -39,6 +39,7 @@ from raredesk.io.consequences import BCSQ_TO_SO, EFF_TO_SO, severity_table, sql_
 from raredesk.io.ped import Individual, pick_proband, read_ped, roles
 from raredesk.io.vcf import ANNOTATION_KEYS, DEFAULT_CHUNK_BYTES, FieldDef, VcfHeader, VcfReader, check_index
 from raredesk.store import annotations as ann
+from raredesk.store import info_split
 from raredesk.store import scores as sc
 
 ProgressFn = Callable[[int, int, str], None]
@@ -128,7 +129,80 @@ def variants_table(case_id: int) -> str:
 
 
 def transcripts_table(case_id: int) -> str:
+    """The per-entry view over :func:`annotations_table` (see raredesk.store.annotations)."""
     return f"case_{case_id}_transcripts"
+
+
+def annotations_table(case_id: int) -> str:
+    """One row per (record, annotation key): the annotation's INFO value as written."""
+    return f"case_{case_id}_annotations"
+
+
+def record_id_of(variant_id: int) -> int:
+    """The id shared by all alleles of a record (its allele bits cleared); the
+    transcripts view is read fast when a query filters on it."""
+    return variant_id - variant_id % RECORD_SHIFT
+
+
+# VEP writes alleles without the padding base when every ALT shares REF's first base
+VEP_ALTS = """CASE WHEN NOT list_bool_or(list_transform({alts}, a -> rd_symbolic(a) OR a = '*' OR a = '.'))
+                  AND len(list_filter({alts}, a -> upper(a[1]) <> upper({ref}[1]))) = 0
+                 THEN list_transform({alts}, a -> CASE WHEN len(a) = 1 THEN '-' ELSE a[2:] END)
+                 ELSE {alts} END"""
+
+
+def _object_kind(con, name: str) -> str | None:
+    """'table', 'view' or None for an object of the current database."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                   "AND database_name = current_database()", [name]).fetchone()[0]:
+        return "table"
+    if con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? "
+                   "AND database_name = current_database()", [name]).fetchone()[0]:
+        return "view"
+    return None
+
+
+def legacy_transcripts_table(case_id: int) -> str:
+    """Transcript rows of a workspace made before the annotations were stored as text."""
+    return f"case_{case_id}_transcripts_v1"
+
+
+def _ensure_annotation_store(con, case_id: int) -> None:
+    """Create the case's annotation table; keep an older workspace's materialised
+    transcript table under another name (the view includes its rows)."""
+    tt = transcripts_table(case_id)
+    if _object_kind(con, tt) == "table":
+        con.execute(f"ALTER TABLE {q(tt)} RENAME TO {q(legacy_transcripts_table(case_id))}")
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {q(annotations_table(case_id))} (
+        file_id INTEGER, record_id BIGINT, info_key VARCHAR, alts VARCHAR, vep_alts VARCHAR,
+        value VARCHAR USING COMPRESSION zstd)""")
+    if _object_kind(con, tt) is None:
+        _macros(con)
+        _transcripts_view(con, case_id)
+
+
+def _transcripts_view(con, case_id: int) -> None:
+    """(Re)define ``case_<id>_transcripts`` over the stored annotation text of every file."""
+    at = annotations_table(case_id)
+    parts = []
+    for file_id, key, source, fields, columns in con.execute(
+            "SELECT file_id, info_key, source, fields, columns FROM annotation_sources WHERE case_id = ? "
+            "ORDER BY file_id, info_key", [case_id]).fetchall():
+        plan = ann.SourcePlan(key, source, list(fields), list(columns),
+                              [(c, f) for c, f in zip(columns, fields) if c.startswith(ann.PREFIX[source])])
+        values = (f"(SELECT record_id, (record_id % {FILE_SHIFT}) // {RECORD_SHIFT} AS record_index, "
+                  f"string_split(alts, ',') AS alts, string_split(vep_alts, ',') AS vep_alts, value AS v "
+                  f"FROM {q(at)} WHERE file_id = {int(file_id)} AND info_key = {lit(key)})")
+        parts.append(ann.source_select(plan, int(file_id), ann.entries_select(plan, values)))
+    legacy = legacy_transcripts_table(case_id)
+    if _object_kind(con, legacy) == "table":
+        parts.append(f"SELECT *, variant_id - variant_id % {RECORD_SHIFT} AS record_id FROM {q(legacy)}")
+    empty = ", ".join(f"NULL::{t} AS {q(n)}" for n, t in TRANSCRIPT_COLUMNS + [("record_id", "BIGINT")])
+    parts.append(f"SELECT {empty} WHERE false")
+    order = ", ".join(q(n) for n, _ in TRANSCRIPT_COLUMNS[:1] + [("record_id", "")] + TRANSCRIPT_COLUMNS[1:])
+    body = "\nUNION ALL BY NAME\n".join(f"({p})" for p in parts)
+    con.execute(f"CREATE OR REPLACE VIEW {q(transcripts_table(case_id))} AS "
+                f"SELECT {order}, * EXCLUDE ({order}) FROM ({body})")
 
 
 # ------------------------------------------------------------------------------------------
@@ -176,20 +250,20 @@ def _macros(con: duckdb.DuckDBPyConnection) -> None:
     stars = sql_case(sc.REVIEW_STARS, "lower(trim(s))")
     codes = sql_case(sc.CLNSIG_CODES, "trim(t)", "replace(trim(t), '_', ' ')")
     statements = [
-        f"CREATE OR REPLACE TEMP MACRO rd_int(x) AS CASE WHEN regexp_full_match(x, '{INT_RE}') THEN TRY_CAST(x AS BIGINT) END",
-        "CREATE OR REPLACE TEMP MACRO rd_dbl(x) AS TRY_CAST(x AS DOUBLE)",
-        "CREATE OR REPLACE TEMP MACRO rd_sfx(r, a) AS coalesce(list_position(list_transform(range(1, least(len(r), len(a))), i -> r[-i] = a[-i]), false) - 1, least(len(r), len(a)) - 1)",
-        "CREATE OR REPLACE TEMP MACRO rd_pfx(r, a) AS coalesce(list_position(list_transform(range(1, least(len(r), len(a))), i -> r[i] = a[i]), false) - 1, least(len(r), len(a)) - 1)",
-        "CREATE OR REPLACE TEMP MACRO rd_symbolic(a) AS (a[1] = '<' OR contains(a, '[') OR contains(a, ']') OR (len(a) > 1 AND (a[1] = '.' OR a[-1] = '.')))",
-        f"CREATE OR REPLACE TEMP MACRO rd_sev(c) AS list_min(list_transform(string_split(c, '&'), t -> {rank}))",
-        f"CREATE OR REPLACE TEMP MACRO rd_impact_of(t) AS {impact}",
-        f"CREATE OR REPLACE TEMP MACRO rd_eff_so(e) AS {eff}",
-        f"CREATE OR REPLACE TEMP MACRO rd_bcsq_so(c) AS array_to_string(list_transform(string_split(ltrim(c, '*'), '&'), t -> {bcsq}), '&')",
-        "CREATE OR REPLACE TEMP MACRO rd_pred(s) AS CASE WHEN TRY_CAST(s AS DOUBLE) IS NULL THEN NULLIF(regexp_extract(s, '^([^(]*)', 1), '') END",
-        "CREATE OR REPLACE TEMP MACRO rd_predscore(s) AS coalesce(TRY_CAST(s AS DOUBLE), TRY_CAST(regexp_extract(s, '\\(([^)]*)\\)', 1) AS DOUBLE))",
-        f"CREATE OR REPLACE TEMP MACRO rd_stars(s) AS {stars}",
-        f"CREATE OR REPLACE TEMP MACRO rd_clnsig(s) AS array_to_string(list_transform(regexp_split_to_array(s, '[|,;]'), t -> {codes}), ', ')",
-        "CREATE OR REPLACE TEMP MACRO rd_pct(s) AS replace(replace(replace(s, '%3D', '='), '%3B', ';'), '%2C', ',')",
+        f"CREATE OR REPLACE MACRO rd_int(x) AS CASE WHEN regexp_full_match(x, '{INT_RE}') THEN TRY_CAST(x AS BIGINT) END",
+        "CREATE OR REPLACE MACRO rd_dbl(x) AS TRY_CAST(x AS DOUBLE)",
+        "CREATE OR REPLACE MACRO rd_sfx(r, a) AS coalesce(list_position(list_transform(range(1, least(len(r), len(a))), i -> r[-i] = a[-i]), false) - 1, least(len(r), len(a)) - 1)",
+        "CREATE OR REPLACE MACRO rd_pfx(r, a) AS coalesce(list_position(list_transform(range(1, least(len(r), len(a))), i -> r[i] = a[i]), false) - 1, least(len(r), len(a)) - 1)",
+        "CREATE OR REPLACE MACRO rd_symbolic(a) AS (a[1] = '<' OR contains(a, '[') OR contains(a, ']') OR (len(a) > 1 AND (a[1] = '.' OR a[-1] = '.')))",
+        f"CREATE OR REPLACE MACRO rd_sev(c) AS list_min(list_transform(string_split(c, '&'), t -> {rank}))",
+        f"CREATE OR REPLACE MACRO rd_impact_of(t) AS {impact}",
+        f"CREATE OR REPLACE MACRO rd_eff_so(e) AS {eff}",
+        f"CREATE OR REPLACE MACRO rd_bcsq_so(c) AS array_to_string(list_transform(string_split(ltrim(c, '*'), '&'), t -> {bcsq}), '&')",
+        "CREATE OR REPLACE MACRO rd_pred(s) AS CASE WHEN TRY_CAST(s AS DOUBLE) IS NULL THEN NULLIF(regexp_extract(s, '^([^(]*)', 1), '') END",
+        "CREATE OR REPLACE MACRO rd_predscore(s) AS coalesce(TRY_CAST(s AS DOUBLE), TRY_CAST(regexp_extract(s, '\\(([^)]*)\\)', 1) AS DOUBLE))",
+        f"CREATE OR REPLACE MACRO rd_stars(s) AS {stars}",
+        f"CREATE OR REPLACE MACRO rd_clnsig(s) AS array_to_string(list_transform(regexp_split_to_array(s, '[|,;]'), t -> {codes}), ', ')",
+        "CREATE OR REPLACE MACRO rd_pct(s) AS replace(replace(replace(s, '%3D', '='), '%3B', ';'), '%2C', ',')",
     ]
     for s in statements:
         con.execute(s)
@@ -468,6 +542,7 @@ class _Importer:
             "SELECT sample_id FROM samples s JOIN cases c USING (case_id) WHERE c.name = ?", [self.case_name]).fetchall()}
         case_id, index_of, new_case = self._ensure_case(con, hdr, build, people, sample_map)
         self.undo.case_id, self.undo.new_case = case_id, new_case
+        self.case_id = case_id
         self.undo.samples = [r[0] for r in con.execute("SELECT sample_id FROM samples WHERE case_id = ?",
                                                        [case_id]).fetchall() if r[0] not in known_samples]
         vt, tt = variants_table(case_id), transcripts_table(case_id)
@@ -487,9 +562,8 @@ class _Importer:
         else:
             cols = ", ".join(f"{q(n)} {t}" for n, t in VARIANT_COLUMNS)
             con.execute(f"CREATE TABLE {q(vt)} ({cols})")
-            tcols = ", ".join(f"{q(n)} {t}" for n, t in TRANSCRIPT_COLUMNS)
-            con.execute(f"CREATE TABLE {q(tt)} ({tcols})")
             existing_cols = {n.lower(): t for n, t in VARIANT_COLUMNS}
+        _ensure_annotation_store(con, case_id)
         # per-sample columns
         sample_cols = []
         for i, s in enumerate(hdr.samples):
@@ -513,7 +587,7 @@ class _Importer:
                      json.dumps({"fileformat": hdr.fileformat, "samples": hdr.samples, "build": build,
                                  "annotations": {k: len(v) for k, v in hdr.annotations.items()},
                                  "header": hdr.text})])
-        self.sources = self._annotation_plan(con, case_id, hdr, tt)
+        self.sources = self._annotation_plan(con, case_id, file_id, hdr)
         records = 0
         rows_before = con.execute(f"SELECT count(*) FROM {q(vt)}").fetchone()[0]
         self._fit_memory(con, vt, tt)
@@ -552,6 +626,7 @@ class _Importer:
         con.execute("UPDATE cases SET n_variants = ?, n_samples = ?, updated_at = current_timestamp "
                     "WHERE case_id = ?", [total, n_samples, case_id])
         self._genotype_view(con, case_id)
+        _transcripts_view(con, case_id)
         con.execute("COMMIT")
         return ImportResult(case_id, self.case_name, file_id, records, variant_rows, build=build)
 
@@ -605,9 +680,9 @@ class _Importer:
 
     def _chunk(self, con, chunk, hdr: VcfHeader, plans: list[_InfoPlan], sample_cols, vt, tt, file_id, file_seq,
                observed_contigs: set[str]) -> None:
-        self._make_rec(con, hdr, plans, sample_cols)
+        layout = info_split.locate(chunk.table.column("info"))
         # undeclared INFO keys
-        keys = {r[0] for r in con.execute("SELECT DISTINCT unnest(_k) FROM _rec").fetchall()}
+        keys = set(layout.keys)
         declared = {fd_name_of(p.fd.name) for p in plans} | set(hdr.annotations)
         new_keys = sorted(keys - declared - {".", ""})
         for k in new_keys:
@@ -618,40 +693,59 @@ class _Importer:
                 [vt]).fetchall()}
             plans.append(self._plan_for(con, fd, len(hdr.info) + len(plans), {}, taken, vt, {}))
             self.warn("info", k, 1, None, f"INFO/{k} is used but not declared in the header; kept as text")
-        if new_keys:
-            self._make_rec(con, hdr, plans, sample_cols)
+        self._make_rec(con, chunk, hdr, plans, sample_cols, layout)
         self._validate(con, chunk)
         for (c,) in con.execute("SELECT DISTINCT chrom FROM _rec").fetchall():
             observed_contigs.add(c)
         self._type_check(con, plans, vt)
-        self._annotations(con, hdr, tt, file_id, file_seq)
+        self._annotations(con, hdr, self.case_id, file_id, file_seq)
         self._insert_variants(con, hdr, plans, sample_cols, vt, tt, file_id, file_seq)
 
-    def _make_rec(self, con, hdr: VcfHeader, plans: list[_InfoPlan], sample_cols) -> None:
-        """Materialise the chunk's records with INFO split once (``_k`` keys)."""
+    def _make_rec(self, con, chunk, hdr: VcfHeader, plans: list[_InfoPlan], sample_cols,
+                  layout: info_split.ChunkedLayout) -> None:
+        """Materialise the chunk's records with every INFO value as a column.
+
+        ``layout`` (NumPy, over the Arrow buffers) gives each key's values as
+        string views into the INFO text itself; SQL reads them as columns.
+        """
+        table = chunk.table
+        present = set(layout.keys)
+
+        def add(arr, name: str) -> None:
+            # chunked like the table's own columns (a scan of columns chunked
+            # differently is several times slower)
+            nonlocal table
+            table = table.append_column(name, arr)
+
         raw_cols = []
         for p in plans:
             name = fd_name_of(p.fd.name)
-            pos = f"list_position(_k, {lit(name)})"
-            if p.fd.type == "Flag":
-                raw_cols.append(f"{pos} IS NOT NULL AS {p.raw}")
+            if name not in present:
+                raw_cols.append(f"{'false' if p.fd.type == 'Flag' else 'NULL::VARCHAR'} AS {p.raw}")
             else:
-                raw_cols.append(f"CASE WHEN {pos} IS NULL THEN NULL ELSE NULLIF(_e[{pos}][{len(name) + 2}:], '') END AS {p.raw}")
-        ann_pos = [f"list_position(_k, {lit(key)}) AS {q('annpos_' + key)}" for key in hdr.annotations]
+                add(layout.present(name) if p.fd.type == "Flag" else layout.values(name), p.raw)
+                raw_cols.append(p.raw)
+        ann_cols = []
+        for key in hdr.annotations:
+            col = q("ann_" + key)
+            if key in present:
+                add(layout.values(key), "ann_" + key)
+                ann_cols.append(col)
+            else:
+                ann_cols.append(f"NULL::VARCHAR AS {col}")
         smp = []
         if hdr.samples:
             smp.append("format, string_split(format, ':') AS _fmt")
             for i, _ in sample_cols:
                 smp.append(f"s{i}, string_split(s{i}, ':') AS _f{i}")
         select = ",\n".join(["record_index", "chrom", "pos AS pos_raw", "rd_int(pos) AS pos0", "id", "ref", "alt",
-                             "qual AS qual_raw", "filter", "string_split(alt, ',') AS alts", "_k"]
-                            + smp + raw_cols + ann_pos)
-        # two statements: projecting many fields from a list computed in the same
-        # statement re-evaluates the split per field (2-3x slower)
-        con.execute("""CREATE OR REPLACE TEMP TABLE _kv AS SELECT record_index, string_split(info, ';') AS _e,
-                   list_transform(string_split(info, ';'), x -> split_part(x, '=', 1)) AS _k FROM _chunk""")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _rec AS SELECT {select} FROM _chunk JOIN _kv USING (record_index)""")
-        con.execute("DROP TABLE _kv")
+                             "qual AS qual_raw", "filter", "string_split(alt, ',') AS alts"]
+                            + smp + raw_cols + ann_cols)
+        con.register("_chunk_info", table)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _rec AS SELECT {select} FROM _chunk_info")
+        finally:
+            con.unregister("_chunk_info")
 
     def _validate(self, con, chunk) -> None:
         bad = con.execute("""
@@ -737,10 +831,13 @@ class _Importer:
 
     # -- annotations ----------------------------------------------------------------------------
 
-    def _annotation_plan(self, con, case_id: int, hdr: VcfHeader, tt: str) -> list[ann.SourcePlan]:
-        taken = {r[0].lower() for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database()",
-            [tt]).fetchall()}
+    def _annotation_plan(self, con, case_id: int, file_id: int, hdr: VcfHeader) -> list[ann.SourcePlan]:
+        """Map each annotation key's sub-fields to transcript columns, reusing the
+        case's earlier mapping when the field list is the same, and record it
+        for this file (the transcripts view is built from these records)."""
+        taken = {n.lower() for n, _ in TRANSCRIPT_COLUMNS}
+        for (cols,) in con.execute("SELECT columns FROM annotation_sources WHERE case_id = ?", [case_id]).fetchall():
+            taken |= {c.lower() for c in cols}
         known = {r[0]: (r[1], r[2]) for r in con.execute(
             "SELECT source, fields, columns FROM annotation_fields WHERE case_id = ?", [case_id]).fetchall()}
         plans = []
@@ -752,41 +849,36 @@ class _Importer:
                                        if c.startswith(ann.PREFIX[source])])
             else:
                 plan = ann.plan_source(key, fields, taken)
-                for col, _ in plan.extra:
-                    if col.lower() not in {r[0].lower() for r in con.execute(
-                            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
-                            "AND database_name = current_database()", [tt]).fetchall()}:
-                        con.execute(f"ALTER TABLE {q(tt)} ADD COLUMN {q(col)} VARCHAR")
-                        self.undo.columns.append((tt, col))
                 if source not in known:
                     self.undo.sources.append(source)
                 con.execute("INSERT OR REPLACE INTO annotation_fields VALUES (?, ?, ?, ?, ?)",
                             [case_id, source, key, fields, plan.field_columns])
+            con.execute("INSERT INTO annotation_sources VALUES (?, ?, ?, ?, ?, ?)",
+                        [case_id, file_id, key, source, fields, plan.field_columns])
             plans.append(plan)
         return plans
 
-    def _annotations(self, con, hdr: VcfHeader, tt: str, file_id: int, file_seq: int) -> None:
-        """Insert this chunk's transcript rows, then pick one per allele (``_pick``)."""
+    def _annotations(self, con, hdr: VcfHeader, case_id: int, file_id: int, file_seq: int) -> None:
+        """Store this chunk's annotation text, then pick one transcript per allele (``_pick``)."""
         if not self.sources:
             return
-        con.execute("""CREATE OR REPLACE TEMP TABLE _alle AS SELECT record_index, alts,
-            CASE WHEN NOT list_bool_or(list_transform(alts, a -> rd_symbolic(a) OR a = '*' OR a = '.'))
-                  AND len(list_filter(alts, a -> upper(a[1]) <> upper(ref[1]))) = 0
-                 THEN list_transform(alts, a -> CASE WHEN len(a) = 1 THEN '-' ELSE a[2:] END)
-                 ELSE alts END AS vep_alts FROM _rec""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _alle AS SELECT record_index,
+            {file_seq}::BIGINT * {FILE_SHIFT} + record_index * {RECORD_SHIFT} AS record_id, alts,
+            {VEP_ALTS.format(alts="alts", ref="ref")} AS vep_alts {''.join(f', {q("ann_" + p.key)}' for p in self.sources)}
+            FROM _rec""")
         parts = []
         for plan in self.sources:
-            con.execute(ann.entries_sql(plan))
-            parts.append(ann.source_select(plan, file_id, file_seq, FILE_SHIFT, RECORD_SHIFT))
+            col = q("ann_" + plan.key)
+            con.execute(f"""INSERT INTO {q(annotations_table(case_id))}
+                SELECT {file_id}, record_id, '{plan.key}', array_to_string(alts, ','),
+                       array_to_string(vep_alts, ','), {col}
+                FROM _alle WHERE {col} IS NOT NULL""")
+            values = f"(SELECT record_id, record_index, alts, vep_alts, {col} AS v FROM _alle)"
+            parts.append(ann.source_select(plan, file_id, ann.entries_select(plan, values), extras=False))
         union = "\nUNION ALL BY NAME\n".join(parts)
-        # The chunk's transcripts go to a chunk-local table first: picking and checks read
-        # only this chunk (reading the growing case table per chunk would be quadratic).
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _txc AS
-            SELECT * REPLACE (coalesce(impact, rd_impact_of(string_split(consequence, '&')[1])) AS impact),
-                   rd_sev(consequence) AS severity
-            FROM ({union})""")
-        for plan in self.sources:
-            con.execute(f'DROP TABLE IF EXISTS "_ent_{plan.key}"')
+        # Only the shared columns, for this chunk: picking and checks read the
+        # chunk alone (reading the growing case table per chunk would be quadratic).
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _txc AS {union}")
         unmatched = con.execute("SELECT count(*), any_value(allele) FROM _txc WHERE allele_index IS NULL").fetchone()
         if unmatched[0]:
             self.warn("annotation", "", unmatched[0], unmatched[1],
@@ -811,7 +903,6 @@ class _Importer:
                    arg_min(clin_sig, k) AS clin_sig
             FROM (SELECT *, {key} AS k FROM _txc WHERE allele_index IS NOT NULL)
             GROUP BY record_index, allele_index""")
-        con.execute(f"INSERT INTO {q(tt)} BY NAME SELECT * FROM _txc")
         con.execute("DROP TABLE _txc")
 
     # -- variants ------------------------------------------------------------------------------
@@ -1058,25 +1149,41 @@ class _Undo:
 
 def _drop_case(con, case_id: int) -> None:
     con.execute(f"DROP VIEW IF EXISTS {q(f'case_{case_id}_genotypes')}")
-    con.execute(f"DROP TABLE IF EXISTS {q(variants_table(case_id))}")
-    con.execute(f"DROP TABLE IF EXISTS {q(transcripts_table(case_id))}")
-    for table in ("samples", "contigs", "info_fields", "annotation_fields", "import_warnings", "files", "cases"):
+    tt = transcripts_table(case_id)
+    if _object_kind(con, tt) is not None:
+        con.execute(f"DROP {'VIEW' if _object_kind(con, tt) == 'view' else 'TABLE'} {q(tt)}")
+    for table in (variants_table(case_id), annotations_table(case_id), legacy_transcripts_table(case_id)):
+        con.execute(f"DROP TABLE IF EXISTS {q(table)}")
+    for table in ("samples", "contigs", "info_fields", "annotation_fields", "annotation_sources", "import_warnings",
+                  "files", "cases"):
         con.execute(f"DELETE FROM {table} WHERE case_id = ?", [case_id])
 
 
 def _drop_file(con, case_id: int, file_id: int | None) -> None:
     if file_id is None:
         return
-    for table in (variants_table(case_id), transcripts_table(case_id)):
-        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                       "AND database_name = current_database()", [table]).fetchone()[0]:
+    for table in (variants_table(case_id), annotations_table(case_id), legacy_transcripts_table(case_id)):
+        if _object_kind(con, table) == "table":
             con.execute(f"DELETE FROM {q(table)} WHERE file_id = ?", [file_id])
-    for table in ("contigs", "import_warnings", "files"):
+    for table in ("contigs", "import_warnings", "annotation_sources", "files"):
         con.execute(f"DELETE FROM {table} WHERE file_id = ?", [file_id])
+    if _object_kind(con, transcripts_table(case_id)) == "view":
+        _transcripts_view(con, case_id)
     n = con.execute(f"SELECT count(*) FROM {q(variants_table(case_id))}").fetchone()[0] if con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()",
         [variants_table(case_id)]).fetchone()[0] else 0
     con.execute("UPDATE cases SET n_variants = ? WHERE case_id = ?", [n, case_id])
+
+
+def upgrade_transcript_tables(con) -> None:
+    """Turn a materialised ``case_<id>_transcripts`` table of an older workspace into
+    the view (its rows kept in ``case_<id>_transcripts_v1``). Called on a writable open."""
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                               "AND regexp_full_match(table_name, 'case_[0-9]+_transcripts')").fetchall():
+        case_id = int(name.split("_")[1])
+        con.execute("BEGIN TRANSACTION")
+        _ensure_annotation_store(con, case_id)
+        con.execute("COMMIT")
 
 
 def recover_interrupted(con) -> list[str]:

@@ -24,6 +24,7 @@ from raredesk.store import schema
 DB_FILE = "raredesk.duckdb"
 META_FILE = "workspace.json"
 ALIAS = "ws"
+STORAGE_VERSION = "v1.5.0"   # DuckDB storage format of new workspaces (1.5 reads and writes it)
 
 
 def default_workspace() -> Path:
@@ -140,6 +141,9 @@ class Workspace:
             except duckdb.Error as exc:
                 raise WorkspaceError(f"cannot load the encryption extension ({exc})") from None
             options.append(f"ENCRYPTION_KEY {_sql_string(passphrase)}")
+        if not exists:
+            # the current storage format: ZSTD for long strings (the stored annotation text)
+            options.append(f"STORAGE_VERSION {_sql_string(STORAGE_VERSION)}")
         if read_only:
             options.append("READ_ONLY")
         opts = f" ({', '.join(options)})" if options else ""
@@ -155,9 +159,10 @@ class Workspace:
         self.recovered: list[str] = []
         if not read_only:
             schema.migrate(self.con)
-            from raredesk.store.importer import recover_interrupted
+            from raredesk.store.importer import recover_interrupted, upgrade_transcript_tables
 
             self.recovered = recover_interrupted(self.con)
+            upgrade_transcript_tables(self.con)
         else:
             version = schema.current_version(self.con)
             if version > schema.LATEST:

@@ -21,13 +21,6 @@ from raredesk.store.workspace import Workspace
 SCOUT = "scout/643594.clinical.vcf.gz"
 
 
-@pytest.fixture
-def ws(tmp_path):
-    w = Workspace(tmp_path / "ws")
-    yield w
-    w.close()
-
-
 def text_of(path) -> str:
     with gzip.open(path, "rt") as f:
         return f.read()

@@ -14,7 +14,6 @@ import pytest
 
 from raredesk.store.cases import get_case
 from raredesk.store.importer import import_vcf
-from raredesk.store.workspace import Workspace
 
 pytestmark = pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools is not installed")
 
@@ -32,13 +31,6 @@ def split_records(path) -> list[list[str]]:
                           shell=True, capture_output=True, text=True, check=True).stdout
     rows = [line.split("\t") for line in text.splitlines() if line]
     return [r for r in rows if r[4] not in REFERENCE_ALTS]
-
-
-@pytest.fixture
-def ws(tmp_path):
-    w = Workspace(tmp_path / "ws")
-    yield w
-    w.close()
 
 
 FILES = [

@@ -10,17 +10,9 @@ import pytest
 from raredesk.errors import InputError
 from raredesk.store.importer import import_vcf, sha256_file
 from raredesk.store.knowledge import annotate
-from raredesk.store.workspace import Workspace
 
 CLINVAR = "slivar/clinvar_20191007.vcf.gz"
 GNOMAD = "vcfanno/gno.vcf.gz"
-
-
-@pytest.fixture
-def ws(tmp_path):
-    w = Workspace(tmp_path / "ws")
-    yield w
-    w.close()
 
 
 def bcf_query(path, fmt):
