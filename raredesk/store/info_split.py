@@ -179,6 +179,21 @@ def _encode_keys(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> t
     return codes.astype(np.int64), names
 
 
+_SLICE = 4 << 20
+
+
+def _find_bytes(data: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ';' and '=' in data[lo:hi], scanned in 4 MB slices so the
+    temporary masks stay small whatever the chunk size."""
+    semis, eqs = [], []
+    for a in range(lo, hi, _SLICE):
+        part = data[a:min(hi, a + _SLICE)]
+        semis.append(np.flatnonzero(part == SEMI) + a)
+        eqs.append(np.flatnonzero(part == EQ) + a)
+    empty = np.zeros(0, dtype=np.int64)
+    return (np.concatenate(semis) if semis else empty), (np.concatenate(eqs) if eqs else empty)
+
+
 def _encode_by_text(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """The slow exact path (a Python object per pair): keys over 48 bytes or a hash collision."""
     texts = [bytes(data[s:s + n]) for s, n in zip(starts.tolist(), lengths.tolist())]
@@ -193,9 +208,7 @@ def _locate_array(info: pa.Array) -> InfoLayout:
     if n == 0:
         return InfoLayout(0, {}, {})
     lo, hi = int(offs[0]), int(offs[-1])
-    body = data[lo:hi]
-    semis = np.flatnonzero(body == SEMI) + lo
-    eqs = np.flatnonzero(body == EQ) + lo
+    semis, eqs = _find_bytes(data, lo, hi)
     rec_start, rec_end = offs[:-1], offs[1:]
     # pair boundaries: a record's start or just after a ';' .. a ';' or the record's end
     starts = np.sort(np.concatenate([rec_start, semis + 1]), kind="stable")
