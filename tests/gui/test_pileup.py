@@ -548,6 +548,35 @@ def test_newest_request_wins(qtbot, trio):
     assert all(t.result.data.reads.start == 10_006_000 for t in view.tracks)
 
 
+def test_selecting_a_variant_keeps_the_last_frame_until_its_reads_arrive(qtbot, trio, tmp_path):
+    view = make_view(qtbot)
+    view.set_samples(trio_sources(trio), trio["fasta"])
+    wait_drawn(qtbot, view, lambda: view.show_variant("20", 10_000_439, "T", "C"))
+    assert view.canvas.updatesEnabled()
+    painted = []
+    view.canvas.viewport().installEventFilter(view)       # count paints of the canvas while loading
+    real_filter = view.eventFilter
+
+    def count(obj, ev):
+        if ev.type() == QEvent.Type.Paint:
+            painted.append(view.loaded)
+        return real_filter(obj, ev)
+
+    view.eventFilter = count
+    with qtbot.waitSignal(view.drawn, timeout=20_000):
+        view.show_variant("20", 10_006_488, "G", "A")
+        # Not the old reads at the new locus: no paint until the new reads are laid out.
+        assert not view.canvas.updatesEnabled() and view._thaw_timer.isActive()
+    assert view.canvas.updatesEnabled() and not view._thaw_timer.isActive()
+    QApplication.processEvents()
+    assert painted and all(ld is not None and ld[1] <= 10_006_487 < ld[2] for ld in painted)
+    # A track that cannot be read still ends the wait (its error is shown instead).
+    view.set_samples([SampleSource("gone", str(tmp_path / "gone.bam"))], trio["fasta"])
+    wait_drawn(qtbot, view, lambda: view.show_variant("20", 10_000_439, "T", "C"))
+    assert view.canvas.updatesEnabled() and "No such file" in view.status_text()
+    view.wait_idle()
+
+
 def test_downsampling_notice_counts_hidden_reads(qtbot, na12878):
     view = make_view(qtbot)
     view.set_samples([SampleSource("NA12878", na12878["bam"])], na12878["fasta"])

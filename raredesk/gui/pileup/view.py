@@ -50,6 +50,7 @@ COVERAGE_HEIGHT = 52
 LABEL_HEIGHT = 18
 DEFAULT_FLANK = 50          # bp shown each side of a variant
 DEFAULT_WINDOW = 1_000      # bp read around a variant
+FREEZE_MS = 250             # longest wait for a variant's reads before the view moves without them
 ROW_PX = {"expanded": 10.0, "squished": 3.0}
 BACKGROUND = QColor(255, 255, 255)
 
@@ -279,6 +280,9 @@ class PileupView(QWidget):
         self.ruler.getViewBox().sigXRangeChanged.connect(self._on_x_range_changed)
         self.canvas.ci.layout.setRowFixedHeight(0, RULER_HEIGHT)
 
+        self._thaw_timer = QTimer(self)
+        self._thaw_timer.setSingleShot(True)
+        self._thaw_timer.timeout.connect(self._thaw_canvas)
         self._fetch_timer = QTimer(self)
         self._fetch_timer.setSingleShot(True)
         self._fetch_timer.setInterval(150)
@@ -463,6 +467,7 @@ class PileupView(QWidget):
     def clear(self, message: str = "Select a variant to see its reads.") -> None:
         """Forget samples and data."""
         self._latest = self._guard.latest = None
+        self._thaw_canvas()
         self.samples = ()
         self.loaded = None
         self.variant = None
@@ -476,6 +481,9 @@ class PileupView(QWidget):
 
         Returns the request id.
         """
+        # The old reads would be painted at the new locus while the new ones load: keep the last
+        # frame instead (at most FREEZE_MS), and paint once when the reads arrive.
+        self._freeze_canvas()
         start, end = self.prepare_variant(contig, pos, ref, alt, flank=flank, window=window)
         return self.request(contig, start, end)
 
@@ -529,6 +537,7 @@ class PileupView(QWidget):
         self.contig = contig
         self._message = ""
         if not self.samples:
+            self._thaw_canvas()
             return rid
         req = PileupRequest(self.samples, self.reference, contig, max(0, int(start)), int(end), self.settings)
         self._pending[rid] = {}
@@ -715,6 +724,7 @@ class PileupView(QWidget):
         text = f"Reading the alignments failed: {type(exc).__name__}: {exc}"
         self.error_raised.emit(text)
         if rid == self._latest:
+            self._thaw_canvas()
             self._pending.pop(rid, None)
             self._requested_at.pop(rid, None)
             self._set_status_busy(False)
@@ -736,6 +746,7 @@ class PileupView(QWidget):
         self.contig_length = max((r.contig_length for r in results), default=0) or None
         self._update_xmap(keep_view=True)
         self.redraw()
+        self._thaw_canvas()
         self._set_status_busy(False)
         t_done = time.perf_counter()
         info = DrawInfo(rid, req.contig, req.start, req.end, (t_arrive - t_req) * 1e3,
@@ -745,6 +756,16 @@ class PileupView(QWidget):
         self.last_info = info
         self.drawn.emit(info)
         return info
+
+    def _freeze_canvas(self) -> None:
+        if self.canvas.updatesEnabled():
+            self.canvas.setUpdatesEnabled(False)
+        self._thaw_timer.start(FREEZE_MS)
+
+    def _thaw_canvas(self) -> None:
+        self._thaw_timer.stop()
+        if not self.canvas.updatesEnabled():
+            self.canvas.setUpdatesEnabled(True)
 
     def _update_xmap(self, keep_view: bool) -> None:
         vb = self.ruler.getViewBox()
