@@ -484,8 +484,10 @@ class PileupView(QWidget):
         # The old reads would be painted at the new locus while the new ones load: keep the last
         # frame instead (at most FREEZE_MS), and paint once when the reads arrive.
         self._freeze_canvas()
-        start, end = self.prepare_variant(contig, pos, ref, alt, flank=flank, window=window)
-        return self.request(contig, start, end)
+        (start, end), visible = self._variant_setup(contig, pos, ref, alt, flank, window)
+        rid = self.request(contig, start, end)
+        self._set_x_range(*visible)         # while the workers read
+        return rid
 
     def prepare_variant(self, contig: str, pos: int, ref: str = "", alt: str = "", *, flank: int = DEFAULT_FLANK,
                         window: int = DEFAULT_WINDOW) -> tuple[int, int]:
@@ -495,6 +497,13 @@ class PileupView(QWidget):
         deleted base, for an insertion the base after it (reads carrying the
         insertion first).
         """
+        window_, visible = self._variant_setup(contig, pos, ref, alt, flank, window)
+        self._set_x_range(*visible)
+        return window_
+
+    def _variant_setup(self, contig: str, pos: int, ref: str, alt: str, flank: int,
+                       window: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Options for a variant; returns the window to fetch and the span to show (0-based)."""
         pos0 = int(pos) - 1
         ref, alt = (ref or "").upper(), (alt or "").upper()
         span = max(1, len(ref))
@@ -508,8 +517,7 @@ class PileupView(QWidget):
         vis0, vis1 = pos0 - flank, pos0 + span + flank
         half = max(window // 2, (vis1 - vis0) // 2 + 1)
         mid = pos0 + span // 2
-        self._set_x_range(vis0, vis1)
-        return max(0, mid - half), mid + half
+        return (max(0, mid - half), mid + half), (vis0, vis1)
 
     def show_locus(self, contig: str, start: int, end: int) -> None:
         """Show ``[start, end)`` (0-based); reads are fetched when needed."""
@@ -542,10 +550,10 @@ class PileupView(QWidget):
         req = PileupRequest(self.samples, self.reference, contig, max(0, int(start)), int(end), self.settings)
         self._pending[rid] = {}
         self._requested_at[rid] = (time.perf_counter(), req)
-        self._set_status_busy(True)
         for i in range(len(self.samples)):
             self.runner.submit(_fetch_if_current, self._guard, rid, req, i, self.options, request_id=rid,
                                on_result=self._on_sample_result, on_error=self._on_sample_error)
+        self._set_status_busy(True)
         return rid
 
     def load_now(self, contig: str, start: int, end: int) -> DrawInfo:
