@@ -75,6 +75,31 @@ def gt_tooltip(sample: str, code, raw, ad_ref, ad_alt, dp, gq, ab) -> str:
             f"AD {ad}   DP {'.' if dp is None else dp}   GQ {'.' if gq is None else gq}   AB {ab_text}")
 
 
+def fmt_recount(rec) -> str:
+    """A sample's read recount in a cell: ``REF/ALT`` reads (``!`` when it failed, ``–`` when not countable)."""
+    if rec is None:
+        return MISSING
+    if rec.status == "ok":
+        return f"{rec.ref_count}/{rec.alt_count}"
+    return "–" if rec.status == "unsupported" else "!"
+
+
+def recount_tooltip(sample: str, rec, flag_text: dict) -> str:
+    """What a recount cell means: counts by strand, the VCF's view, and any disagreement."""
+    if rec is None:
+        return f"{sample}: not recounted yet (counted for the rows on screen)"
+    if rec.status != "ok":
+        return f"{sample}: {rec.message or rec.status}"
+    ad = f"{'.' if rec.vcf_ad_ref is None else rec.vcf_ad_ref},{'.' if rec.vcf_ad_alt is None else rec.vcf_ad_alt}"
+    lines = [f"{sample}: reads REF {rec.ref_count} (+{rec.ref_fwd} −{rec.ref_rev}), "
+             f"ALT {rec.alt_count} (+{rec.alt_fwd} −{rec.alt_rev}), other {rec.other_fwd + rec.other_rev}",
+             f"VCF: {GT_TEXT.get(rec.vcf_gt, './.')} AD {ad}"
+             + ("" if rec.vaf is None else f"   reads VAF {rec.vaf:.2f}"),
+             f"(base quality ≥ {rec.min_bq}, MAPQ ≥ {rec.min_mapq})"]
+    lines += [f"≠ {flag_text.get(f, f)}" for f in rec.flags]
+    return "\n".join(lines)
+
+
 def fmt_generic(v) -> str:
     if v is None:
         return MISSING

@@ -168,6 +168,10 @@ class MainWindow(QMainWindow):
         # with the window instead of widening it (the toolbar clips, the tracks rescale).
         reads.setMinimumSize(1, 1)
         self.detail.set_pileup_widget(reads)
+        from raredesk.gui.pileup.recount_jobs import RecountController
+
+        # REF/ALT reads per sample for the rows on screen (the "reads" and "Reads≠VCF" columns).
+        self.recounter = RecountController(self)
         from raredesk.gui.acmg_panel import AcmgPanel
 
         self.detail.set_acmg_widget(AcmgPanel())
@@ -254,6 +258,9 @@ class MainWindow(QMainWindow):
                                      "Write a note on the selected variant")
         self.act_next_flag = self._action("Only &flagged variants", self.filter_panel.flagged_only.toggle,
                                           "Ctrl+Shift+D", "Show only flagged variants")
+        self.act_recount_all = self._action("&Recount reads for all variants", self.recount_all, None,
+                                            "Count REF/ALT reads in every sample's BAM/CRAM for every variant "
+                                            "of the case (in the background)")
         self.act_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts, K.HelpContents)
         self.act_about = self._action("&About RareDesk", self.show_about)
         self.act_reset_layout = self._action("Reset &layout", self.reset_layout)
@@ -282,6 +289,8 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Variant")
         for a in (self.act_flag, self.act_tag, self.act_note, self.act_next_flag):
             m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_recount_all)
         m = mb.addMenu("&Help")
         m.addAction(self.act_shortcuts)
         m.addAction(self.act_about)
@@ -333,6 +342,15 @@ class MainWindow(QMainWindow):
         self.filter_panel.filter_changed.connect(self._on_filter_changed)
         self.model.page_installed.connect(self._on_page_installed)
         self.model.view_installed.connect(self._on_view_installed)
+        self.model.block_loaded.connect(lambda _b: self._recount_visible())
+        # After the view has laid out the new page (it sets the visible rows then).
+        self.model.page_installed.connect(lambda _spec: QTimer.singleShot(0, self._recount_visible))
+        self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._recount_visible())
+        self.recounter.recounted.connect(self.model.update_recounts)
+        self.recounter.progress.connect(
+            lambda done, total, _t: self.status_busy.setText(f"recounting reads {done:,}/{total:,}…"))
+        self.recounter.all_finished.connect(self._on_recount_all_finished)
+        self.recounter.error_raised.connect(lambda text: self.notify(text, "error"))
         self.model.query_failed.connect(self._on_query_failed)
         self.model.busy_changed.connect(lambda busy: self.status_busy.setText("querying…" if busy else ""))
         self.table.current_variant_changed.connect(self._on_current_variant_changed)
@@ -402,6 +420,7 @@ class MainWindow(QMainWindow):
                   self.act_note, self.act_next_flag):
             a.setEnabled(has_case)
         self.jump.setEnabled(has_case)
+        self.act_recount_all.setEnabled(self.recounter.case is not None)
 
     # ------------------------------------------------------------------------------------------
     # notifications
@@ -496,6 +515,10 @@ class MainWindow(QMainWindow):
         case = opened.case
         self.case, self.source = case, opened.source
         self.model.set_source(opened.source, self.ws)
+        if any(smp.alignment_path for smp in case.samples) and not getattr(self.ws, "read_only", False):
+            self.recounter.set_case(self.ws, case)
+        else:
+            self.recounter.set_case(None, None)
         self.detail.set_case(self.ws, case)
         self.filter_panel.set_case(case, engine=opened.engine, panels=opened.panels, presets=opened.presets)
         self.filter_panel.set_tags(opened.tags)
@@ -521,6 +544,7 @@ class MainWindow(QMainWindow):
         self._remember_filter()
         self.case = None
         self.source = None
+        self.recounter.set_case(None, None)
         self.model.clear()
         self.detail.set_case(self.ws, None)
         self.filter_panel.set_case(None, engine=False)
@@ -941,6 +965,26 @@ class MainWindow(QMainWindow):
         self.status_busy.setText("")
         self.notify(self._error_text(exc), "error")
 
+    # ------------------------------------------------------------------------------------------
+    # read recounts
+
+    def _recount_visible(self) -> None:
+        """Count the reads of the rows on screen soon (only when a recount column is shown)."""
+        if self.recounter.case is not None and any(c.kind in ("reads", "readsflag") for c in self.model.columns):
+            self.recounter.request_visible(self.model.visible_vkeys())
+
+    def recount_all(self) -> None:
+        """Recount every variant of the open case in the background (progress in the status bar)."""
+        if self.recounter.start_all() is not None:
+            self.status_busy.setText("recounting reads…")
+
+    def _on_recount_all_finished(self, changes) -> None:
+        self.status_busy.setText("")
+        if changes is not None:
+            self.model.update_recounts(None)
+            self.notify(f"Reads recounted: {changes.counted:,} sample-variant pairs counted, "
+                        f"{changes.skipped:,} already counted, {changes.failed:,} not countable.")
+
     def show_shortcuts(self) -> None:
         rows = []
         for a in (self.act_new, self.act_open_ws, self.act_export, self.act_close_case, self.act_quit, self.act_copy,
@@ -981,6 +1025,7 @@ class MainWindow(QMainWindow):
         acmg = self.detail.acmg_widget()
         if acmg is not None and hasattr(acmg, "shutdown"):
             acmg.shutdown()
+        self.recounter.shutdown()
         self._remember_filter()
         self._save_window()
         self.cancel_export()

@@ -43,6 +43,7 @@ from typing import Protocol
 import numpy as np
 
 from raredesk.errors import RareDeskError
+from raredesk.store import recount as rc
 from raredesk.store import review as rv
 from raredesk.store.cases import Case
 from raredesk.store.importer import q
@@ -56,7 +57,7 @@ REVIEW_COLUMNS = ("flag", "tags", "note")
 SAMPLE_FIELDS_SHOWN = ("gt", "ad_alt", "ad_ref", "dp", "gq", "ab")
 GT_PARTS = ("gt", "gt_raw", "ad_ref", "ad_alt", "dp", "gq", "ab")
 DEFAULT_VISIBLE = ("flag", "chrom", "pos", "ref", "alt", "gene", "consequence", "impact", "hgvsp", "@gt",
-                   "gnomad_af", "gnomad_grpmax_af", "cadd_phred", "revel", "spliceai_ds", "clinvar_sig", "hgvsc",
+                   "reads_flag", "@reads", "gnomad_af", "gnomad_grpmax_af", "cadd_phred", "revel", "spliceai_ds", "clinvar_sig", "hgvsc",
                    "tags", "qual", "filter")
 
 HEADERS = {
@@ -103,10 +104,11 @@ class ColumnInfo:
         ``proband.gt``, ``flag``.
     header : str
     sql : tuple of str
-        Expressions fetched for it (quoted identifiers only); empty for review columns.
+        Expressions fetched for it (quoted identifiers only); empty for review and recount columns.
     kind : str
         How it is shown: ``text``, ``int``, ``pos``, ``af``, ``score``, ``float``, ``list``, ``hgvs``,
-        ``consequence``, ``impact``, ``clinvar``, ``stars``, ``bool``, ``gt``, ``flag``, ``tags``, ``note``.
+        ``consequence``, ``impact``, ``clinvar``, ``stars``, ``bool``, ``gt``, ``flag``, ``tags``, ``note``,
+        ``reads`` (a sample's REF/ALT read recount) and ``readsflag`` (VCF and reads disagree).
     sortable : bool
     tooltip : str
     sample : str or None
@@ -320,6 +322,16 @@ def build_columns(cat: ColumnCatalog) -> list[ColumnInfo]:
             typ = "DOUBLE" if fld == "ab" else "INTEGER"
             out.append(ColumnInfo(f"{label}.{fld}", f"{label} {fld.upper()}", (q(f"s{k}_{fld}"),),
                                   "float" if fld == "ab" else "int", True, f"{fld.upper()} of {who}", s.sample_id))
+    # Read recounts (raredesk.store.recount): counted for the rows on screen, read with each block.
+    with_reads = [s for s in cat.case.genotyped if s.alignment_path]
+    if with_reads:
+        out.append(ColumnInfo("reads_flag", "Reads≠VCF", (), "readsflag", False,
+                              "Marked where the VCF genotype or AD and a recount of the reads disagree"))
+        for s in with_reads:
+            label = sample_label(s)
+            out.append(ColumnInfo(f"{label}.reads", f"{label} reads", (), "reads", False,
+                                  f"REF/ALT reads recounted in the BAM/CRAM of {s.sample_id} (as samtools "
+                                  "mpileup, base quality ≥ 13), beside the VCF's AD", s.sample_id))
     return out
 
 
@@ -329,6 +341,8 @@ def default_visible(columns: list[ColumnInfo]) -> list[str]:
     for n in DEFAULT_VISIBLE:
         if n == "@gt":
             out += [c.name for c in columns if c.kind == "gt"]
+        elif n == "@reads":
+            out += [c.name for c in columns if c.kind == "reads"]
         elif n in names:
             out.append(n)
     return out
@@ -637,18 +651,27 @@ class Block:
         ``(variant_id, vkey, chrom, pos, ref, alt, *values)``.
     reviews : dict of str to Review
         Reviews of the rows that have one.
+    recounts : dict of str to dict of str to SampleRecount
+        Stored read recounts of the rows that have one (vkey -> sample id -> recount).
     """
 
     first: int
     rows: list
     reviews: dict = field(default_factory=dict)
+    recounts: dict = field(default_factory=dict)
 
 
 def fetch_block(view: PageView, first: int, n: int, case_id: int, ws) -> Block:
-    """Read one block and the reviews of its variants (runs on a worker thread)."""
+    """Read one block, the reviews and the stored read recounts of its variants (runs on a worker thread)."""
     rows = view.rows(first, n)
-    reviews = rv.reviews_for(thread_cursor(ws), case_id, [r[1] for r in rows])
-    return Block(first, rows, reviews)
+    vkeys = [r[1] for r in rows]
+    con = thread_cursor(ws)
+    return Block(first, rows, rv.reviews_for(con, case_id, vkeys), rc.get_recounts(con, case_id, vkeys))
+
+
+def fetch_recounts(ws, case_id: int, vkeys) -> dict:
+    """Stored read recounts of some variants (worker thread): vkey -> sample id -> SampleRecount."""
+    return rc.get_recounts(thread_cursor(ws), case_id, vkeys)
 
 
 def make_source(ws, case: Case, *, prefer_engine: bool = True) -> PageSource:

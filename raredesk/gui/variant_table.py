@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogBut
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QTableView, QVBoxLayout)
 
 from raredesk.gui import formatting as fm
-from raredesk.gui.page_source import BLOCK_ROWS, Block, ColumnInfo, ViewSpec, fetch_block
+from raredesk.gui.page_source import BLOCK_ROWS, Block, ColumnInfo, ViewSpec, fetch_block, fetch_recounts
+from raredesk.store.recount import FLAGS as RECOUNT_FLAGS
 from raredesk.gui.workers import JobRunner
 
 MAX_INFLIGHT = 2
@@ -105,6 +106,7 @@ class VariantTableModel(QAbstractTableModel):
         self._pending_generation = 0
         self._blocks: "OrderedDict[int, Block]" = OrderedDict()
         self._reviews: dict = {}
+        self._recounts: dict = {}           # vkey -> sample id -> SampleRecount
         self._queue: "OrderedDict[int, None]" = OrderedDict()
         self._inflight: set[int] = set()
         self._visible = (0, 0)
@@ -215,6 +217,7 @@ class VariantTableModel(QAbstractTableModel):
     def _clear_cache(self) -> None:
         self._blocks.clear()
         self._reviews.clear()
+        self._recounts.clear()
         self._queue.clear()
         self._inflight.clear()
 
@@ -223,6 +226,7 @@ class VariantTableModel(QAbstractTableModel):
         self._blocks[b] = block
         self._blocks.move_to_end(b)
         self._reviews.update(block.reviews)
+        self._recounts.update(block.recounts)
         while len(self._blocks) > MAX_BLOCKS:
             lo, hi = self._visible
             far = max(self._blocks, key=lambda k: min(abs(k * BLOCK_ROWS - lo), abs(k * BLOCK_ROWS - hi)))
@@ -317,6 +321,72 @@ class VariantTableModel(QAbstractTableModel):
             if cols:
                 self.dataChanged.emit(self.index(row, min(cols)), self.index(row, max(cols)))
 
+    # -- read recounts ---------------------------------------------------------------------
+
+    def loaded_vkeys(self, first: int, last: int) -> list[str]:
+        """Variant keys of the loaded rows among ``first..last`` (never fetches)."""
+        out = []
+        for row in range(max(0, first), min(self._count, last + 1)):
+            t = self.row_tuple(row)
+            if t is not None:
+                out.append(t[1])
+        return out
+
+    def visible_vkeys(self) -> list[str]:
+        """Variant keys of the loaded rows on screen (what the read recount counts first)."""
+        return self.loaded_vkeys(*self._visible)
+
+    def update_recounts(self, changes=None) -> None:
+        """Recounts were written (``changes.vkeys``; None: every loaded row): read them and refresh those cells."""
+        if self.source is None or self.ws is None:
+            return
+        vkeys = list(changes.vkeys) if changes is not None else [r[1] for b in self._blocks.values() for r in b.rows]
+        if not vkeys:
+            return
+        gen = self._generation
+        self.runner.submit(fetch_recounts, self.ws, self.source.case.case_id, vkeys, request_id=gen,
+                           on_result=lambda rid, got, keys=vkeys: self._on_recounts(rid, keys, got))
+
+    def _on_recounts(self, gen, vkeys, got: dict) -> None:
+        if gen != self._generation:
+            return
+        for vk in vkeys:
+            self._recounts[vk] = got.get(vk, {})
+        cols = [i for i, c in enumerate(self.columns) if c.kind in _RECOUNT_KINDS]
+        if not cols:
+            return
+        wanted = set(vkeys)
+        for block in self._blocks.values():
+            rows = [block.first + i for i, r in enumerate(block.rows) if r[1] in wanted]
+            if rows:
+                self.dataChanged.emit(self.index(min(rows), min(cols)), self.index(max(rows), max(cols)))
+
+    def _recount_cell(self, vkey, c: ColumnInfo, role):
+        per = self._recounts.get(vkey)
+        if c.kind == "reads":
+            rec = per.get(c.sample) if per else None
+            if role == DISPLAY:
+                return fm.fmt_recount(rec)
+            if role == TOOLTIP:
+                return fm.recount_tooltip(c.sample, rec, RECOUNT_FLAGS)
+            if role == ALIGN:
+                return CENTER
+            if role == FOREGROUND:
+                return FLAG_FG if rec is not None and rec.flags else None
+            if role == FONT:
+                return _BOLD if rec is not None and rec.flags else None
+            return None
+        flagged = {sid: r.flags for sid, r in (per or {}).items() if r.flags}
+        if role == DISPLAY:
+            return "≠" if flagged else ""
+        if role == FOREGROUND:
+            return FLAG_FG
+        if role == ALIGN:
+            return CENTER
+        if role == TOOLTIP and flagged:
+            return "\n".join(f"{sid}: {RECOUNT_FLAGS.get(f, f)}" for sid, fl in sorted(flagged.items()) for f in fl)
+        return None
+
     # -- Qt model API ----------------------------------------------------------------------
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt signature)
@@ -378,6 +448,8 @@ class VariantTableModel(QAbstractTableModel):
             return r[1]
         if kind in _REVIEW_KINDS:
             return self._review_cell(r[1], kind, role)
+        if kind in _RECOUNT_KINDS:
+            return self._recount_cell(r[1], c, role)
         off = self._layout[col][0]
         v = r[off]
         if role == DISPLAY:
@@ -440,6 +512,7 @@ class VariantTableModel(QAbstractTableModel):
 
 _ROLES = {DISPLAY, ALIGN, BACKGROUND, FOREGROUND, FONT, TOOLTIP, ROLE_VKEY, ROLE_RAW}
 _REVIEW_KINDS = {"flag", "tags", "note"}
+_RECOUNT_KINDS = {"reads", "readsflag"}
 _BOLD = QFont()
 _BOLD.setBold(True)
 

@@ -965,9 +965,10 @@ class AlignmentReader:
         name, start, end = self._window(contig, start, end)
         reads = self._reads(name, start, end)
         ref_seq = self._ref_window(name, start, end)
-        coverage = _allele_counts(name, start, end, reads, ref_seq, min_bq, min_mapq, count_exclude_flags)
-        batch = _read_batch(name, start, end, reads, ref_seq, display_exclude_flags,
-                            max_reads_per_bucket, bucket_size, seed, row_gap)
+        coverage, batch = _pileup(name, start, end, reads, ref_seq, min_bq=min_bq, min_mapq=min_mapq,
+                                  count_exclude=count_exclude_flags, display_exclude=display_exclude_flags,
+                                  max_per_bucket=max_reads_per_bucket, bucket_size=bucket_size, seed=seed,
+                                  row_gap=row_gap)
         return PileupData(reads=batch, coverage=coverage, sample=self.sample, warnings=tuple(self.warnings))
 
     def _ref_window(self, contig: str, start: int, end: int) -> str | None:
@@ -1163,13 +1164,9 @@ def _expand(g: _Gathered, mask: np.ndarray, lo: int, hi: int, advance_query: boo
     if total == 0:
         z = _empty(np.int64)
         return z, z, z
-    shift = np.cumsum(n) - n
-    step = np.arange(total, dtype=np.int64) - np.repeat(shift, n)
-    pos = np.repeat(s, n) + step
-    if advance_query:
-        qidx = np.repeat(q + (s - ref0), n) + step
-    else:
-        qidx = np.repeat(q, n)
+    # Within an op the reference and query advance together: one repeat per column.
+    pos = np.repeat(s - (np.cumsum(n) - n), n) + np.arange(total, dtype=np.int64)
+    qidx = pos + np.repeat(q - ref0, n) if advance_query else np.repeat(q, n)
     return pos, qidx, np.repeat(rd, n)
 
 
@@ -1183,47 +1180,72 @@ def _qual_at(g: _Gathered, qidx: np.ndarray, read: np.ndarray | None = None) -> 
     return out
 
 
+def _count_alleles(g: _Gathered, use: np.ndarray | None, start: int, end: int, ref_codes: np.ndarray | None,
+                   min_bq: int, counts: np.ndarray, depth: np.ndarray, bases=None) -> None:
+    """Add the depth and allele counts of the gathered reads selected by ``use`` (None: all).
+
+    ``counts`` is flat (``n * 14``: position, allele, strand) and ``depth``
+    has one entry per position of [start, end); both are added to in place.
+    ``bases`` is the expansion of ``g.aligned`` over the window, when the
+    caller has it already (the pileup shares it with the mismatches).
+    """
+    n = end - start
+    op_use = None if use is None else use[g.op_read]
+    # Depth as samtools depth: every aligned base, with or without SEQ; blocks, not bases.
+    blk = _IS_ALIGNED[g.op_code] if op_use is None else _IS_ALIGNED[g.op_code] & op_use
+    depth += _diff_depth(g.op_ref[blk], g.op_ref[blk] + g.op_len[blk], start, n)
+    # Bases.
+    pos, qidx, rd = _expand(g, g.aligned, start, end) if bases is None else bases
+    code = _BASE_CODE[g.seq[qidx]].astype(np.int64)
+    eq = code == _EQ_CODE
+    if eq.any():
+        code[eq] = ref_codes[pos[eq] - start] if ref_codes is not None else 4
+    ok = g.qual[qidx] >= min_bq
+    if use is not None:
+        ok &= use[rd]
+    key = (pos - start) * 14 + code * 2 + g.is_reverse[rd]
+    counts += np.bincount(key[ok], minlength=n * 14)
+    # Deletions, judged by the quality of the following base.
+    dmask = g.deleted if op_use is None else g.deleted & op_use
+    pos, qnext, rd = _expand(g, dmask, start, end, advance_query=False)
+    ok = _qual_at(g, qnext, rd) >= min_bq
+    key = (pos - start) * 14 + _A_DEL * 2 + g.is_reverse[rd]
+    counts += np.bincount(key[ok], minlength=n * 14)
+    # Insertions at their anchor base, judged by the anchor's quality.
+    ins = ((g.op_code == _I) & _IS_ALIGNED[np.maximum(g.op_prev, 0)] & (g.op_prev >= 0)
+           & (g.seq_len[g.op_read] > 0))
+    if op_use is not None:
+        ins &= op_use
+    anchor = g.op_ref[ins] - 1
+    inwin = (anchor >= start) & (anchor < end)
+    aq = g.qual[g.op_query[ins][inwin] - 1] if g.qual.size else _empty(np.int64)
+    rd = g.op_read[ins][inwin]
+    ok = aq >= min_bq
+    key = (anchor[inwin] - start) * 14 + _A_INS * 2 + g.is_reverse[rd]
+    counts += np.bincount(key[ok], minlength=n * 14)
+
+
+def _ref_codes(ref_seq: str | None) -> np.ndarray | None:
+    return None if ref_seq is None else _BASE_CODE[np.frombuffer(ref_seq.encode("ascii"), dtype=np.uint8)]
+
+
+def _counts_result(contig: str, start: int, end: int, counts: np.ndarray, depth: np.ndarray, ref_seq: str | None,
+                   min_bq: int, min_mapq: int) -> AlleleCounts:
+    return AlleleCounts(contig=contig, start=start, end=end, depth=depth.astype(np.int32),
+                        counts=counts.reshape(end - start, 7, 2).astype(np.int32), min_bq=min_bq,
+                        min_mapq=min_mapq, reference=ref_seq)
+
+
 def _allele_counts(contig: str, start: int, end: int, reads: list, ref_seq: str | None,
                    min_bq: int, min_mapq: int, exclude: int) -> AlleleCounts:
     n = end - start
     counts = np.zeros(n * 14, dtype=np.int64)
     depth = np.zeros(n, dtype=np.int64)
-    ref_codes = None
-    if ref_seq is not None:
-        ref_codes = _BASE_CODE[np.frombuffer(ref_seq.encode("ascii"), dtype=np.uint8)]
+    ref_codes = _ref_codes(ref_seq)
     keep = [r for r in reads if not (r.flag & exclude) and r.mapping_quality >= min_mapq]
     for chunk in _batched(keep):
-        g = _gather(chunk)
-        # Depth as samtools depth: every aligned base, with or without SEQ.
-        pos, _, _ = _expand(g, _IS_ALIGNED[g.op_code], start, end)
-        depth += np.bincount(pos - start, minlength=n)
-        # Bases.
-        pos, qidx, rd = _expand(g, g.aligned, start, end)
-        code = _BASE_CODE[g.seq[qidx]].astype(np.int64)
-        eq = code == _EQ_CODE
-        if eq.any():
-            code[eq] = ref_codes[pos[eq] - start] if ref_codes is not None else 4
-        ok = g.qual[qidx] >= min_bq
-        key = (pos - start) * 14 + code * 2 + g.is_reverse[rd]
-        counts += np.bincount(key[ok], minlength=n * 14)
-        # Deletions, judged by the quality of the following base.
-        pos, qnext, rd = _expand(g, g.deleted, start, end, advance_query=False)
-        ok = _qual_at(g, qnext, rd) >= min_bq
-        key = (pos - start) * 14 + _A_DEL * 2 + g.is_reverse[rd]
-        counts += np.bincount(key[ok], minlength=n * 14)
-        # Insertions at their anchor base, judged by the anchor's quality.
-        ins = ((g.op_code == _I) & _IS_ALIGNED[np.maximum(g.op_prev, 0)] & (g.op_prev >= 0)
-               & (g.seq_len[g.op_read] > 0))
-        anchor = g.op_ref[ins] - 1
-        inwin = (anchor >= start) & (anchor < end)
-        aq = g.qual[g.op_query[ins][inwin] - 1] if g.qual.size else _empty(np.int64)
-        rd = g.op_read[ins][inwin]
-        ok = aq >= min_bq
-        key = (anchor[inwin] - start) * 14 + _A_INS * 2 + g.is_reverse[rd]
-        counts += np.bincount(key[ok], minlength=n * 14)
-    return AlleleCounts(contig=contig, start=start, end=end, depth=depth.astype(np.int32),
-                        counts=counts.reshape(n, 7, 2).astype(np.int32), min_bq=min_bq, min_mapq=min_mapq,
-                        reference=ref_seq)
+        _count_alleles(_gather(chunk), None, start, end, ref_codes, min_bq, counts, depth)
+    return _counts_result(contig, start, end, counts, depth, ref_seq, min_bq, min_mapq)
 
 
 # --------------------------------------------------------------------------
@@ -1333,74 +1355,115 @@ def _orientation(flag: np.ndarray, start: np.ndarray, mate_start: np.ndarray, sa
     return out.astype(object)
 
 
-def _read_batch(contig: str, start: int, end: int, reads: list, ref_seq: str | None, exclude: int,
-                max_per_bucket: int, bucket_size: int, seed: int, row_gap: int) -> ReadBatch:
-    shown = [r for r in reads if not (r.flag & exclude) and r.cigartuples]
-    total = len(shown)
-    names = np.array([r.query_name for r in shown], dtype=object)
-    starts = np.fromiter((r.reference_start for r in shown), dtype=np.int64, count=total)
-    keep, hidden_iv = downsample(starts, names, max_per_bucket=max_per_bucket, bucket_size=bucket_size, seed=seed)
+def _pileup(contig: str, start: int, end: int, reads: list, ref_seq: str | None, *, min_bq: int, min_mapq: int,
+            count_exclude: int, display_exclude: int, max_per_bucket: int, bucket_size: int, seed: int,
+            row_gap: int) -> tuple[AlleleCounts, ReadBatch]:
+    """Allele counts and the drawn reads of a window from one gather of the records.
+
+    The reads counted (``count_exclude``, ``min_mapq``, never downsampled)
+    and the reads drawn (``display_exclude``, downsampled) overlap almost
+    entirely, so their columns are gathered once and the aligned bases
+    expanded once; masks select each set.
+    """
+    n_win = end - start
+    reads = [r for r in reads if not (r.flag & count_exclude & display_exclude)]
+    g = _gather(reads)
+    counted = ((g.flag & count_exclude) == 0) & (g.mapq >= min_mapq)
+    n_ops = np.bincount(g.op_read, minlength=g.start.size)
+    shown_idx = np.flatnonzero(((g.flag & display_exclude) == 0) & (n_ops > 0))
+    names = np.array([reads[i].query_name for i in shown_idx.tolist()], dtype=object)
+    keep, hidden_iv = downsample(g.start[shown_idx], names, max_per_bucket=max_per_bucket,
+                                 bucket_size=bucket_size, seed=seed)
     if not keep.all():
-        shown = [r for r, k in zip(shown, keep) if k]
-        names = names[keep]
-    n = len(shown)
-    g = _gather(shown)
-    mate_contig = np.array([(r.next_reference_name or "") if (r.flag & FLAG_PAIRED) and not
-                            (r.flag & FLAG_MATE_UNMAPPED) else "" for r in shown], dtype=object)
-    mate_start = np.fromiter((r.next_reference_start if mc else -1 for r, mc in zip(shown, mate_contig)),
-                             dtype=np.int64, count=n)
+        shown_idx, names = shown_idx[keep], names[keep]
+    shown = np.zeros(g.start.size, dtype=bool)
+    shown[shown_idx] = True
+    # Read index in the batch (-1: not drawn).
+    new_index = np.full(g.start.size, -1, dtype=np.int64)
+    new_index[shown_idx] = np.arange(shown_idx.size)
+
+    ref_codes = _ref_codes(ref_seq)
+    bases = _expand(g, g.aligned, start, end)
+    counts = np.zeros(n_win * 14, dtype=np.int64)
+    depth = np.zeros(n_win, dtype=np.int64)
+    _count_alleles(g, counted, start, end, ref_codes, min_bq, counts, depth, bases=bases)
+    coverage = _counts_result(contig, start, end, counts, depth, ref_seq, min_bq, min_mapq)
+    batch = _batch_from_gathered(contig, start, end, g, [reads[i] for i in shown_idx.tolist()], names, shown,
+                                 new_index, bases, ref_codes, total=int(keep.size), hidden_iv=hidden_iv,
+                                 row_gap=row_gap)
+    return coverage, batch
+
+
+def _batch_from_gathered(contig: str, start: int, end: int, g: _Gathered, shown_reads: list, names: np.ndarray,
+                         shown: np.ndarray, new_index: np.ndarray, bases, ref_codes: np.ndarray | None, *,
+                         total: int, hidden_iv: np.ndarray, row_gap: int) -> ReadBatch:
+    """The :class:`ReadBatch` of the gathered reads marked in ``shown``."""
+    n = len(shown_reads)
+    idx = np.flatnonzero(shown)
+    r_start, r_end, flag = g.start[idx], g.end[idx], g.flag[idx]
+    # The per-read fields pysam gives only one read at a time, in one pass.
+    mate_contig = np.full(n, "", dtype=object)
+    mate_start = np.full(n, -1, dtype=np.int64)
+    hp = np.zeros(n, dtype=np.int16)
+    has_sa = np.zeros(n, dtype=bool)
+    tlen = np.zeros(n, dtype=np.int64)
+    with_mate = FLAG_PAIRED | FLAG_MATE_UNMAPPED
+    for i, r in enumerate(shown_reads):
+        if r.flag & with_mate == FLAG_PAIRED:
+            mc = r.next_reference_name
+            if mc:
+                mate_contig[i] = mc
+                mate_start[i] = r.next_reference_start
+        tlen[i] = r.template_length
+        if r.has_tag("HP"):
+            hp[i] = _int_tag(r, "HP")
+        if r.has_tag("SA"):
+            has_sa[i] = True
     same = mate_contig == contig
-    hp = np.fromiter((_int_tag(r, "HP") for r in shown), dtype=np.int16, count=n)
-    has_sa = np.fromiter((r.has_tag("SA") for r in shown), dtype=bool, count=n)
-    supp = (g.flag & FLAG_SUPPLEMENTARY) != 0
-    tlen = np.fromiter((r.template_length for r in shown), dtype=np.int64, count=n)
+    supp = (flag & FLAG_SUPPLEMENTARY) != 0
 
     # Mismatches inside the window.
-    pos, qidx, rd = _expand(g, g.aligned, start, end)
-    base = g.seq[qidx]
-    if ref_seq is not None:
+    if ref_codes is not None:
         source = "reference"
-        ref_b = np.frombuffer(ref_seq.encode("ascii"), dtype=np.uint8)[pos - start]
-        rc, bc = _BASE_CODE[ref_b], _BASE_CODE[base]
-        mm = (bc != rc) & (rc != 4) & (bc != _EQ_CODE)
+        pos, qidx, rd = bases
+        rc, bc = ref_codes[pos - start], _BASE_CODE[g.seq[qidx]]
+        mm = shown[rd] & (bc != rc) & (rc != 4) & (bc != _EQ_CODE)
     else:
         source = "cigar"
-        xmask = g.aligned & (g.op_code == _X)
-        pos, qidx, rd = _expand(g, xmask, start, end)
-        base = g.seq[qidx]
-        mm = np.ones(pos.shape, dtype=bool)
-    mismatches = Mismatches(read=rd[mm].astype(np.int32), start=pos[mm], base=base[mm],
+        pos, qidx, rd = _expand(g, g.aligned & (g.op_code == _X), start, end)
+        mm = shown[rd]
+    mismatches = Mismatches(read=new_index[rd[mm]].astype(np.int32), start=pos[mm], base=g.seq[qidx[mm]],
                             qual=g.qual[qidx[mm]] if qidx.size else _empty(np.uint8))
 
-    ins = (g.op_code == _I) & (g.op_ref >= start) & (g.op_ref <= end)
+    op_shown = shown[g.op_read]
+    ins = op_shown & (g.op_code == _I) & (g.op_ref >= start) & (g.op_ref <= end)
     iq, il = g.op_query[ins], g.op_len[ins]
     seq_bytes = g.seq.tobytes()
     insertions = Insertions(
-        read=g.op_read[ins].astype(np.int32), start=g.op_ref[ins], length=il.astype(np.int32),
+        read=new_index[g.op_read[ins]].astype(np.int32), start=g.op_ref[ins], length=il.astype(np.int32),
         sequence=np.array([seq_bytes[a:a + b].decode("ascii") for a, b in zip(iq.tolist(), il.tolist())],
                           dtype=object))
-    deletions = _gaps(g, _D, start, end)
-    ref_skips = _gaps(g, _N, start, end)
-    sc = (g.op_code == _S) & (g.op_ref >= start) & (g.op_ref <= end)
-    soft_clips = SoftClips(read=g.op_read[sc].astype(np.int32), start=g.op_ref[sc],
+    sc = op_shown & (g.op_code == _S) & (g.op_ref >= start) & (g.op_ref <= end)
+    soft_clips = SoftClips(read=new_index[g.op_read[sc]].astype(np.int32), start=g.op_ref[sc],
                            length=g.op_len[sc].astype(np.int32),
                            is_left=(g.op_query[sc] == g.seq_off[g.op_read[sc]]))
     return ReadBatch(
         contig=contig, start=start, end=end,
-        read_start=g.start, read_end=g.end, mapq=g.mapq.astype(np.uint8), is_reverse=g.is_reverse,
-        flag=g.flag.astype(np.uint16), name=names, insert_size=tlen, mate_contig=mate_contig,
+        read_start=r_start, read_end=r_end, mapq=g.mapq[idx].astype(np.uint8), is_reverse=g.is_reverse[idx],
+        flag=flag.astype(np.uint16), name=names, insert_size=tlen, mate_contig=mate_contig,
         mate_start=mate_start,
-        pair_orientation=_orientation(g.flag, g.start, mate_start, same) if n else _empty(object),
+        pair_orientation=_orientation(flag, r_start, mate_start, same) if n else _empty(object),
         hp=hp, is_supplementary=supp, is_split=supp | has_sa,
-        row=pack_rows(g.start, g.end, gap=row_gap),
-        mismatches=mismatches, insertions=insertions, deletions=deletions, ref_skips=ref_skips,
+        row=pack_rows(r_start, r_end, gap=row_gap),
+        mismatches=mismatches, insertions=insertions, deletions=_gaps(g, _D, start, end, op_shown, new_index),
+        ref_skips=_gaps(g, _N, start, end, op_shown, new_index),
         soft_clips=soft_clips, total_reads=total, hidden_reads=int(total - n), hidden_intervals=hidden_iv,
         mismatch_source=source)
 
 
-def _gaps(g: _Gathered, code: int, start: int, end: int) -> Gaps:
-    m = (g.op_code == code) & (g.op_ref < end) & (g.op_ref + g.op_len > start)
-    return Gaps(read=g.op_read[m].astype(np.int32), start=g.op_ref[m], end=g.op_ref[m] + g.op_len[m])
+def _gaps(g: _Gathered, code: int, start: int, end: int, op_shown: np.ndarray, new_index: np.ndarray) -> Gaps:
+    m = op_shown & (g.op_code == code) & (g.op_ref < end) & (g.op_ref + g.op_len > start)
+    return Gaps(read=new_index[g.op_read[m]].astype(np.int32), start=g.op_ref[m], end=g.op_ref[m] + g.op_len[m])
 
 
 def _int_tag(r, tag: str) -> int:

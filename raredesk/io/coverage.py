@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from raredesk.errors import Cancelled, InputError
-from raredesk.io.bam import DEFAULT_EXCLUDE_FLAGS, AlignmentReader
+from raredesk.io.bam import DEFAULT_EXCLUDE_FLAGS, AlignmentReader, _diff_depth
 from raredesk.io.bed import BedRegions, read_bed
 from raredesk.io.fasta import Reference
 
@@ -219,47 +220,78 @@ _THREAD = threading.local()
 
 
 class _Inflater:
-    """Inflates whole BGZF blocks; one per thread (libdeflate state is not shared)."""
+    """Inflates whole BGZF blocks; one per thread (libdeflate state is not shared).
+
+    The compressed and inflated data go to buffers kept between calls: a
+    fresh multi-megabyte array per chunk costs page faults (the allocator
+    maps and unmaps such sizes) that were a tenth of the depth time.
+    """
 
     def __init__(self):
         self._lib = _LIBDEFLATE
         self._dec = self._lib.libdeflate_alloc_decompressor() if self._lib is not None else None
+        self._in = np.empty(0, dtype=np.uint8)
+        self._out = np.empty(0, dtype=np.uint8)
 
     def __del__(self):
         if self._dec:
             self._lib.libdeflate_free_decompressor(self._dec)
 
-    def inflate(self, comp: bytes, path: str) -> tuple[np.ndarray, int]:
-        """Inflate every complete block in ``comp``; return the data and bytes used."""
+    @staticmethod
+    def _room(buf: np.ndarray, size: int) -> np.ndarray:
+        return buf if buf.size >= size else np.empty(size + size // 4, dtype=np.uint8)
+
+    def read(self, fh, size: int, carry: np.ndarray) -> tuple[np.ndarray, int]:
+        """``carry`` followed by up to ``size`` bytes read from ``fh``; returns them and the bytes read.
+
+        The result lives in a buffer the next call reuses.
+        """
+        k = carry.size
+        buf = self._room(self._in, k + size)
+        buf[:k] = carry          # carry may be a view of the same buffer (its tail): numpy copies safely
+        self._in = buf
+        got = fh.readinto(memoryview(buf)[k:k + size])
+        return buf[:k + got], got
+
+    def inflate(self, comp: np.ndarray, path: str, keep: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+        """Inflate every complete block in ``comp``; return the data and bytes used.
+
+        With ``keep`` the data returned starts with those bytes (the
+        incomplete record left over from the previous call). The data lives
+        in a buffer the next call reuses.
+        """
         unpack = struct.unpack_from
-        n = len(comp)
+        mv = memoryview(comp)
+        n = comp.size
         o = 0
         blocks: list[tuple[int, int, int]] = []
         while o + 18 <= n:
-            if comp[o:o + 4] != b"\x1f\x8b\x08\x04":
+            if mv[o:o + 4] != b"\x1f\x8b\x08\x04":
                 raise InputError("damaged BAM: a BGZF block header is not where the index points", path)
-            (xlen,) = unpack("<H", comp, o + 10)
+            (xlen,) = unpack("<H", mv, o + 10)
             bsize = -1
             x = o + 12
             while x + 4 <= o + 12 + xlen:
-                slen = comp[x + 2] | (comp[x + 3] << 8)
-                if comp[x] == 66 and comp[x + 1] == 67 and slen == 2:
-                    bsize = unpack("<H", comp, x + 4)[0]
+                slen = mv[x + 2] | (mv[x + 3] << 8)
+                if mv[x] == 66 and mv[x + 1] == 67 and slen == 2:
+                    bsize = unpack("<H", mv, x + 4)[0]
                 x += 4 + slen
             if bsize < 0:
                 raise InputError("damaged BAM: BGZF block without its size field", path)
             end = o + bsize + 1
             if end > n:
                 break
-            (isize,) = unpack("<I", comp, end - 4)
+            (isize,) = unpack("<I", mv, end - 4)
             if isize:
                 blocks.append((o + 12 + xlen, end - 8 - (o + 12 + xlen), isize))
             o = end
-        out = np.empty(sum(b[2] for b in blocks), dtype=np.uint8)
-        p = 0
+        p = 0 if keep is None else keep.size
+        out = self._room(self._out, p + sum(b[2] for b in blocks))
+        if p:
+            out[:p] = keep       # keep may be a view of the same buffer (its tail): numpy copies safely
+        self._out = out
         if self._dec is not None:
-            src = np.frombuffer(comp, dtype=np.uint8)
-            base_in, base_out = src.ctypes.data, out.ctypes.data
+            base_in, base_out = comp.ctypes.data, out.ctypes.data
             fn = self._lib.libdeflate_deflate_decompress
             for start, length, isize in blocks:
                 if fn(self._dec, base_in + start, length, base_out + p, isize, None) != 0:
@@ -268,14 +300,14 @@ class _Inflater:
         else:
             for start, length, isize in blocks:
                 try:
-                    raw = zlib.decompress(comp[start:start + length], -15, isize)
+                    raw = zlib.decompress(mv[start:start + length], -15, isize)
                 except zlib.error:
                     raise InputError("damaged BAM: a BGZF block does not inflate", path) from None
                 if len(raw) != isize:
                     raise InputError("damaged BAM: a BGZF block has the wrong size", path)
                 out[p:p + isize] = np.frombuffer(raw, dtype=np.uint8)
                 p += isize
-        return out, o
+        return out[:p], o
 
 
 def _inflater() -> _Inflater:
@@ -288,9 +320,12 @@ def _inflater() -> _Inflater:
 def _walk(buf: np.ndarray, tid: int, end: int) -> tuple[np.ndarray, int, bool]:
     """Offsets of the complete records in ``buf`` (the chain of block_size fields).
 
-    Every 64 records it looks whether the chain has left the region (another
+    Every 256 records it looks whether the chain has left the region (another
     reference, or a start at or after ``end``) and then stops early; the
-    caller trims the last few records exactly.
+    caller trims the last few records exactly. The inner loop does only the
+    jump (it is the one step per record left in Python); the chain is checked
+    afterwards with numpy, and the loop is bounded by the number of records
+    the buffer can hold, so a damaged block_size cannot make it spin.
     """
     size = buf.size
     mv = memoryview(buf)
@@ -300,34 +335,53 @@ def _walk(buf: np.ndarray, tid: int, end: int) -> tuple[np.ndarray, int, bool]:
     o = 0
     last = size - 4
     beyond = False
-    while o <= last and not beyond:
-        for _ in range(64):
-            if o > last:
+    batch = range(256)
+    budget = size // 36 + 2
+    try:
+        while 0 <= o <= last:
+            for _ in batch:
+                add(o)
+                o += 4 + views[o & 3][o >> 2]
+                if o > last:
+                    break
+            if o > size:    # the last record is incomplete
+                o = offs.pop()
                 break
-            nxt = o + 4 + views[o & 3][o >> 2]
-            if nxt > size:
-                last = -1
-                break
-            if nxt < o + 36:
-                raise _Fallback()  # not a record: let htslib report it
-            add(o)
-            o = nxt
-        if offs:
             r = offs[-1]
-            beyond = views[(r + 4) & 3][(r + 4) >> 2] != tid or views[(r + 8) & 3][(r + 8) >> 2] >= end
-    return np.array(offs, dtype=np.int64), o, beyond
+            if views[(r + 4) & 3][(r + 4) >> 2] != tid or views[(r + 8) & 3][(r + 8) >> 2] >= end:
+                beyond = True
+                break
+            if len(offs) > budget:
+                raise _Fallback()
+    except IndexError:
+        raise _Fallback() from None
+    arr = np.array(offs, dtype=np.int64)
+    if arr.size and (np.any(np.diff(arr) < 36) or o - arr[-1] < 36 or arr[0] < 0):
+        raise _Fallback()  # not a record chain: let htslib report it
+    return arr, o, beyond
 
 
-def _gather(buf: np.ndarray, offs: np.ndarray, dtype: str) -> np.ndarray:
-    """Little-endian integers of ``dtype`` at arbitrary byte offsets."""
-    width = np.dtype(dtype).itemsize
-    out = np.empty(offs.size, dtype=np.int64)
-    for k in range(width):
-        m = (offs % width) == k
-        if m.any():
-            view = np.frombuffer(buf, dtype=dtype, count=(buf.size - k) // width, offset=k)
-            out[m] = view[offs[m] // width]
-    return out
+#: The fixed fields of a BAM record after block_size (SAM spec 4.2).
+_CORE = np.dtype([("ref", "<i4"), ("pos", "<i4"), ("l_name", "u1"), ("mapq", "u1"), ("bin", "<u2"),
+                  ("n_cigar", "<u2"), ("flag", "<u2")])
+
+
+def _cores(buf: np.ndarray, offs: np.ndarray) -> np.ndarray:
+    """The :data:`_CORE` fields of the records at ``offs``, as a structured array.
+
+    Fancy indexing a sliding-window view copies 16 bytes per record in one
+    call (an order of magnitude faster than gathering each field).
+    """
+    if not offs.size:
+        return np.zeros(0, dtype=_CORE)
+    return sliding_window_view(buf, _CORE.itemsize)[offs + 4].view(_CORE).ravel()
+
+
+def _u32_at(buf: np.ndarray, offs: np.ndarray) -> np.ndarray:
+    """Little-endian uint32 at arbitrary byte offsets."""
+    if not offs.size:
+        return np.zeros(0, dtype=np.uint32)
+    return sliding_window_view(buf, 4)[offs].view("<u4").ravel()
 
 
 def _bam_depth_direct(path: str, index_path: str, tid: int, start: int, end: int, min_mapq: int,
@@ -344,7 +398,7 @@ def _bam_depth_direct(path: str, index_path: str, tid: int, start: int, end: int
     if voff == 0:
         raise _Fallback()
     counted = _ALIGNED_OR_DEL if count_deletions else _ALIGNED_OPS
-    diff = np.zeros(n + 1, dtype=np.int64)
+    blocks: list[tuple[np.ndarray, np.ndarray]] = []
     inflater = _inflater()
     skip = voff & 0xFFFF
     # First read: about what the linear index says the region spans (small
@@ -354,65 +408,65 @@ def _bam_depth_direct(path: str, index_path: str, tid: int, start: int, end: int
     later = later[later > voff]
     want = (int(later[0]) >> 16) - (voff >> 16) + 65_536 if later.size else _READ_CHUNK
     size = int(min(max(want, 65_536), _READ_CHUNK))
+    empty = np.zeros(0, dtype=np.uint8)
     with open(path, "rb") as fh:
         fh.seek(voff >> 16)
-        carry_c = b""
-        carry_u = np.zeros(0, dtype=np.uint8)
+        carry_c = carry_u = empty
         while True:
-            chunk = fh.read(size)
+            comp, got = inflater.read(fh, size, carry_c)
             size = _READ_CHUNK
-            comp = carry_c + chunk if carry_c else chunk
-            data, used = inflater.inflate(comp, path)
+            buf, used = inflater.inflate(comp, path, carry_u)
             carry_c = comp[used:]
-            if skip and data.size:
-                data, skip = data[skip:], 0
-            buf = np.concatenate((carry_u, data)) if carry_u.size else data
+            if skip and buf.size:
+                buf, skip = buf[skip:], 0
             offs, tail, stop = _walk(buf, tid, end)
             carry_u = buf[tail:]
             if offs.size:
-                ref = _gather(buf, offs + 4, "<i4")
-                pos = _gather(buf, offs + 8, "<i4")
-                beyond = np.flatnonzero((ref != tid) | (pos >= end))
+                core = _cores(buf, offs)
+                beyond = np.flatnonzero((core["ref"] != tid) | (core["pos"] >= end))
                 if beyond.size:
                     cut = int(beyond[0])
-                    offs, pos, stop = offs[:cut], pos[:cut], True
-                _add_records(buf, offs, pos, start, n, min_mapq, exclude, counted, diff)
-            if stop or not chunk:
-                if not chunk and not stop and (carry_c or carry_u.size):
+                    offs, core, stop = offs[:cut], core[:cut], True
+                _add_records(buf, offs, core, min_mapq, exclude, counted, blocks)
+            if stop or not got:
+                if not got and not stop and (carry_c.size or carry_u.size):
                     raise InputError("the BAM ends in the middle of a record (truncated)", path)
                 break
-    return np.cumsum(diff[:n]).astype(np.int32)
+    if not blocks:
+        return np.zeros(n, dtype=np.int32)
+    return _diff_depth(np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks]), start, n)
 
 
-def _add_records(buf, offs, pos, start, n, min_mapq, exclude, counted, diff) -> None:
-    l_name = buf[offs + 12].astype(np.int64)
-    mapq = buf[offs + 13]
-    n_cig = _gather(buf, offs + 16, "<u2")
-    flag = _gather(buf, offs + 18, "<u2")
-    keep = ((flag & exclude) == 0) & (mapq >= min_mapq) & (n_cig > 0)
-    offs, pos, l_name, n_cig = offs[keep], pos[keep], l_name[keep], n_cig[keep]
+def _add_records(buf, offs, core, min_mapq, exclude, counted, blocks: list) -> None:
+    """Append the counted reference blocks (starts, ends) of the records at ``offs`` to ``blocks``."""
+    n_cig = core["n_cigar"].astype(np.int64)
+    keep = ((core["flag"] & exclude) == 0) & (core["mapq"] >= min_mapq) & (n_cig > 0)
+    offs, pos, l_name, n_cig = offs[keep], core["pos"][keep].astype(np.int64), core["l_name"][keep], n_cig[keep]
     if not offs.size:
         return
-    first = np.cumsum(n_cig) - n_cig
-    read = np.repeat(np.arange(offs.size), n_cig)
-    op_first = np.repeat(first, n_cig)
-    j = np.arange(int(n_cig.sum())) - op_first
-    ops = _gather(buf, np.repeat(offs + 36 + l_name, n_cig) + 4 * j, "<u4")
-    code = ops & 0xF
-    length = ops >> 4
-    # CIGARs too long for BAM live in the CG tag behind a kSmN placeholder.
-    two = np.flatnonzero(n_cig == 2)
-    if two.size and np.any((code[first[two]] == 4) & (code[first[two] + 1] == 3)):
-        raise _Fallback()
-    rlen = _REF_OPS[code] * length
-    cum = np.cumsum(rlen) - rlen
-    op_start = pos[read] + cum - cum[op_first]
+    cig_at = offs + 36 + l_name
+    if np.all(n_cig == 1):
+        # The common case (short reads, all bases aligned): one op per read.
+        ops = _u32_at(buf, cig_at)
+        code = ops & 0xF
+        length = (ops >> 4).astype(np.int64)
+        op_start = pos
+    else:
+        first = np.cumsum(n_cig) - n_cig
+        op_first = np.repeat(first, n_cig)
+        j = np.arange(int(n_cig.sum())) - op_first
+        ops = _u32_at(buf, np.repeat(cig_at, n_cig) + 4 * j)
+        code = ops & 0xF
+        length = (ops >> 4).astype(np.int64)
+        # CIGARs too long for BAM live in the CG tag behind a kSmN placeholder.
+        two = np.flatnonzero(n_cig == 2)
+        if two.size and np.any((code[first[two]] == 4) & (code[first[two] + 1] == 3)):
+            raise _Fallback()
+        rlen = _REF_OPS[code] * length
+        cum = np.cumsum(rlen) - rlen
+        op_start = np.repeat(pos, n_cig) + cum - cum[op_first]
     m = counted[code]
-    s = np.clip(op_start[m] - start, 0, n)
-    e = np.clip(op_start[m] + length[m] - start, 0, n)
-    ok = e > s
-    diff += np.bincount(s[ok], minlength=n + 1)[: n + 1]
-    diff -= np.bincount(e[ok], minlength=n + 1)[: n + 1]
+    blocks.append((op_start[m], op_start[m] + length[m]))
 
 
 def _piece_depth(reader: AlignmentReader, contig: str, start: int, end: int, *, min_mapq: int, min_bq: int,

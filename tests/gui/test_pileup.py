@@ -548,6 +548,35 @@ def test_newest_request_wins(qtbot, trio):
     assert all(t.result.data.reads.start == 10_006_000 for t in view.tracks)
 
 
+def test_selecting_a_variant_keeps_the_last_frame_until_its_reads_arrive(qtbot, trio, tmp_path):
+    view = make_view(qtbot)
+    view.set_samples(trio_sources(trio), trio["fasta"])
+    wait_drawn(qtbot, view, lambda: view.show_variant("20", 10_000_439, "T", "C"))
+    assert view.canvas.updatesEnabled()
+    painted = []
+    view.canvas.viewport().installEventFilter(view)       # count paints of the canvas while loading
+    real_filter = view.eventFilter
+
+    def count(obj, ev):
+        if ev.type() == QEvent.Type.Paint:
+            painted.append(view.loaded)
+        return real_filter(obj, ev)
+
+    view.eventFilter = count
+    with qtbot.waitSignal(view.drawn, timeout=20_000):
+        view.show_variant("20", 10_006_488, "G", "A")
+        # Not the old reads at the new locus: no paint until the new reads are laid out.
+        assert not view.canvas.updatesEnabled() and view._thaw_timer.isActive()
+    assert view.canvas.updatesEnabled() and not view._thaw_timer.isActive()
+    QApplication.processEvents()
+    assert painted and all(ld is not None and ld[1] <= 10_006_487 < ld[2] for ld in painted)
+    # A track that cannot be read still ends the wait (its error is shown instead).
+    view.set_samples([SampleSource("gone", str(tmp_path / "gone.bam"))], trio["fasta"])
+    wait_drawn(qtbot, view, lambda: view.show_variant("20", 10_000_439, "T", "C"))
+    assert view.canvas.updatesEnabled() and "No such file" in view.status_text()
+    view.wait_idle()
+
+
 def test_downsampling_notice_counts_hidden_reads(qtbot, na12878):
     view = make_view(qtbot)
     view.set_samples([SampleSource("NA12878", na12878["bam"])], na12878["fasta"])
@@ -824,6 +853,44 @@ def test_recount_controller_visible_rows_and_background_job(qtbot, open_ws):
         ctl.cancel_all()
     assert blocker.args[0] is None or blocker.args[0].counted == 0
     assert ctl.shutdown()
+
+
+def _reads_cell(win, vkey, name, role=Qt.ItemDataRole.DisplayRole):
+    row = win.model.row_of_vkey(vkey)
+    col = next(i for i, c in enumerate(win.model.columns) if c.name == name)
+    return win.model.data(win.model.index(row, col), role)
+
+
+def test_table_recount_columns_show_reads_beside_the_vcf_and_flag_disagreement(qtbot, window, open_case, trio_ws,
+                                                                               trio):
+    open_case(window, trio_ws, "trio")
+    names = [c.name for c in window.model.columns]
+    # One reads column per sample with a BAM (named by sample id: this import sets no roles), and the flag.
+    assert {"reads_flag", "HG001.reads", "NA12891.reads", "NA12892.reads"} <= set(names)
+    # The rows on screen are counted without asking.
+    first = window.model.row_ref(0).vkey
+    qtbot.waitUntil(lambda: _reads_cell(window, first, "HG001.reads") not in ("", None), timeout=30_000)
+    # Every variant, in the background (Variant menu).
+    assert window.act_recount_all.isEnabled()
+    with qtbot.waitSignal(window.recounter.all_finished, timeout=120_000):
+        window.act_recount_all.trigger()
+    key = "20:10008953:A:C"          # child 0/1, both parents 0/0 in the VCF
+    qtbot.waitUntil(lambda: window.model.row_of_vkey(key) is not None
+                    and _reads_cell(window, key, "NA12892.reads") not in ("", None), timeout=30_000)
+    # REF/ALT reads as samtools mpileup counts them (base quality >= 13).
+    for sid in ("NA12892", "NA12891", "HG001"):
+        out = subprocess.run(["samtools", "mpileup", "-B", "-A", "-x", "-Q", "13", "-f", trio["fasta"], "-r",
+                              "20:10008953-10008953", trio["bams"][sid]], capture_output=True, text=True,
+                             check=True).stdout
+        bases = re.sub(r"\^.", "", out.split("\t")[4]).replace("$", "")
+        want = f"{bases.count('.') + bases.count(',')}/{bases.upper().count('C')}"
+        assert _reads_cell(window, key, f"{sid}.reads") == want, sid
+    # The mother shows ALT reads although the VCF calls her hom-ref: marked, and said why.
+    assert _reads_cell(window, key, "reads_flag") == "≠"
+    tip = _reads_cell(window, key, "reads_flag", Qt.ItemDataRole.ToolTipRole)
+    assert "NA12892" in tip and "homozygous reference but reads carry the ALT" in tip and "NA12891" not in tip
+    assert "VCF: 0/0" in _reads_cell(window, key, "NA12892.reads", Qt.ItemDataRole.ToolTipRole)
+    assert _reads_cell(window, "20:10000439:T:G", "reads_flag") == ""      # VCF and reads agree
 
 
 def test_worker_processes_read_the_same_and_survive_a_crash(trio, monkeypatch):

@@ -50,6 +50,7 @@ COVERAGE_HEIGHT = 52
 LABEL_HEIGHT = 18
 DEFAULT_FLANK = 50          # bp shown each side of a variant
 DEFAULT_WINDOW = 1_000      # bp read around a variant
+FREEZE_MS = 250             # longest wait for a variant's reads before the view moves without them
 ROW_PX = {"expanded": 10.0, "squished": 3.0}
 BACKGROUND = QColor(255, 255, 255)
 
@@ -279,6 +280,9 @@ class PileupView(QWidget):
         self.ruler.getViewBox().sigXRangeChanged.connect(self._on_x_range_changed)
         self.canvas.ci.layout.setRowFixedHeight(0, RULER_HEIGHT)
 
+        self._thaw_timer = QTimer(self)
+        self._thaw_timer.setSingleShot(True)
+        self._thaw_timer.timeout.connect(self._thaw_canvas)
         self._fetch_timer = QTimer(self)
         self._fetch_timer.setSingleShot(True)
         self._fetch_timer.setInterval(150)
@@ -463,6 +467,7 @@ class PileupView(QWidget):
     def clear(self, message: str = "Select a variant to see its reads.") -> None:
         """Forget samples and data."""
         self._latest = self._guard.latest = None
+        self._thaw_canvas()
         self.samples = ()
         self.loaded = None
         self.variant = None
@@ -476,8 +481,13 @@ class PileupView(QWidget):
 
         Returns the request id.
         """
-        start, end = self.prepare_variant(contig, pos, ref, alt, flank=flank, window=window)
-        return self.request(contig, start, end)
+        # The old reads would be painted at the new locus while the new ones load: keep the last
+        # frame instead (at most FREEZE_MS), and paint once when the reads arrive.
+        self._freeze_canvas()
+        (start, end), visible = self._variant_setup(contig, pos, ref, alt, flank, window)
+        rid = self.request(contig, start, end)
+        self._set_x_range(*visible)         # while the workers read
+        return rid
 
     def prepare_variant(self, contig: str, pos: int, ref: str = "", alt: str = "", *, flank: int = DEFAULT_FLANK,
                         window: int = DEFAULT_WINDOW) -> tuple[int, int]:
@@ -487,6 +497,13 @@ class PileupView(QWidget):
         deleted base, for an insertion the base after it (reads carrying the
         insertion first).
         """
+        window_, visible = self._variant_setup(contig, pos, ref, alt, flank, window)
+        self._set_x_range(*visible)
+        return window_
+
+    def _variant_setup(self, contig: str, pos: int, ref: str, alt: str, flank: int,
+                       window: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Options for a variant; returns the window to fetch and the span to show (0-based)."""
         pos0 = int(pos) - 1
         ref, alt = (ref or "").upper(), (alt or "").upper()
         span = max(1, len(ref))
@@ -500,8 +517,7 @@ class PileupView(QWidget):
         vis0, vis1 = pos0 - flank, pos0 + span + flank
         half = max(window // 2, (vis1 - vis0) // 2 + 1)
         mid = pos0 + span // 2
-        self._set_x_range(vis0, vis1)
-        return max(0, mid - half), mid + half
+        return (max(0, mid - half), mid + half), (vis0, vis1)
 
     def show_locus(self, contig: str, start: int, end: int) -> None:
         """Show ``[start, end)`` (0-based); reads are fetched when needed."""
@@ -529,14 +545,15 @@ class PileupView(QWidget):
         self.contig = contig
         self._message = ""
         if not self.samples:
+            self._thaw_canvas()
             return rid
         req = PileupRequest(self.samples, self.reference, contig, max(0, int(start)), int(end), self.settings)
         self._pending[rid] = {}
         self._requested_at[rid] = (time.perf_counter(), req)
-        self._set_status_busy(True)
         for i in range(len(self.samples)):
             self.runner.submit(_fetch_if_current, self._guard, rid, req, i, self.options, request_id=rid,
                                on_result=self._on_sample_result, on_error=self._on_sample_error)
+        self._set_status_busy(True)
         return rid
 
     def load_now(self, contig: str, start: int, end: int) -> DrawInfo:
@@ -715,6 +732,7 @@ class PileupView(QWidget):
         text = f"Reading the alignments failed: {type(exc).__name__}: {exc}"
         self.error_raised.emit(text)
         if rid == self._latest:
+            self._thaw_canvas()
             self._pending.pop(rid, None)
             self._requested_at.pop(rid, None)
             self._set_status_busy(False)
@@ -736,6 +754,7 @@ class PileupView(QWidget):
         self.contig_length = max((r.contig_length for r in results), default=0) or None
         self._update_xmap(keep_view=True)
         self.redraw()
+        self._thaw_canvas()
         self._set_status_busy(False)
         t_done = time.perf_counter()
         info = DrawInfo(rid, req.contig, req.start, req.end, (t_arrive - t_req) * 1e3,
@@ -745,6 +764,16 @@ class PileupView(QWidget):
         self.last_info = info
         self.drawn.emit(info)
         return info
+
+    def _freeze_canvas(self) -> None:
+        if self.canvas.updatesEnabled():
+            self.canvas.setUpdatesEnabled(False)
+        self._thaw_timer.start(FREEZE_MS)
+
+    def _thaw_canvas(self) -> None:
+        self._thaw_timer.stop()
+        if not self.canvas.updatesEnabled():
+            self.canvas.setUpdatesEnabled(True)
 
     def _update_xmap(self, keep_view: bool) -> None:
         vb = self.ruler.getViewBox()

@@ -103,6 +103,66 @@ def test_direct_engine_without_libdeflate(d, monkeypatch):
     np.testing.assert_array_equal(track.depth, depth)
 
 
+def test_direct_engine_carries_blocks_and_records_across_chunks(d, monkeypatch):
+    # Chunks of ~70 kB end inside BGZF blocks; in the HiFi BAM records also span blocks (reads of
+    # tens of kb), so chunks end inside records too: both carries are used.
+    monkeypatch.setattr(cov_mod, "_READ_CHUNK", 70_001)
+    for bam, contig, start, end in ((d["bam"], "chr20", 9_990_000, 10_110_000),
+                                    (d["hifi"], "chr11", 119_000_000, 119_200_000)):
+        with AlignmentReader(bam) as r:       # the engine itself: region_depth would hide a fallback
+            direct = cov_mod._bam_depth_direct(r.path, r.index_path, r.tid(contig), start, end, 0, 0x704, False)
+        _, _, depth = samtools_depth(bam, "-r", f"{contig}:{start + 1}-{end}")
+        np.testing.assert_array_equal(direct, depth)
+
+
+def _inflated(bam) -> np.ndarray:
+    with open(bam, "rb") as fh:
+        comp = np.frombuffer(fh.read(1 << 20), dtype=np.uint8)
+    data, _ = cov_mod._Inflater().inflate(comp, str(bam))
+    (l_text,) = np.frombuffer(data[4:8].tobytes(), "<i4")
+    o = 8 + int(l_text)
+    (n_ref,) = np.frombuffer(data[o:o + 4].tobytes(), "<i4")
+    o += 4
+    for _ in range(int(n_ref)):
+        (l_name,) = np.frombuffer(data[o:o + 4].tobytes(), "<i4")
+        o += 4 + int(l_name) + 4
+    return data[o:].copy()          # the first record onwards
+
+
+def test_walk_finds_record_chain_and_rejects_damage(d):
+    buf = _inflated(d["trio"][0])
+    # Independent walk: block_size by block_size.
+    want, o = [], 0
+    while o + 4 <= buf.size:
+        bs = int(np.frombuffer(buf[o:o + 4].tobytes(), "<i4")[0])
+        if o + 4 + bs > buf.size:
+            break
+        want.append(o)
+        o += 4 + bs
+    tid = int(np.frombuffer(buf[4:8].tobytes(), "<i4")[0])
+    offs, tail, beyond = cov_mod._walk(buf, tid, 1 << 30)
+    assert not beyond and offs.tolist() == want and tail == o
+    # A buffer cut inside a record: the complete records, and the cut one left for the next chunk.
+    cut = want[500] + 17
+    offs, tail, _ = cov_mod._walk(buf[:cut], tid, 1 << 30)
+    assert offs.tolist() == want[:500] and tail == want[500]
+    # Leaving the region stops the walk early (the caller trims the exact end).
+    core = cov_mod._cores(buf, np.array(want))
+    end = int(core["pos"][300])
+    offs, _, beyond = cov_mod._walk(buf, tid, end)
+    assert beyond and 300 <= offs.size < 300 + 300
+    # A damaged block_size (too small, negative, huge) is not followed: htslib reports it instead.
+    for bad in (8, -400, 1 << 30):
+        dmg = buf.copy()
+        dmg[want[50]:want[50] + 4] = np.frombuffer(np.int32(bad).tobytes(), np.uint8)
+        if bad > buf.size:
+            offs, tail, _ = cov_mod._walk(dmg, tid, 1 << 30)       # looks like a record running past the end
+            assert offs.tolist() == want[:50] and tail == want[50]
+        else:
+            with pytest.raises(cov_mod._Fallback):
+                cov_mod._walk(dmg, tid, 1 << 30)
+
+
 def test_mt_spot_depths(d):
     track = region_depth(d["mt"], "MT", 0, 16_569)
     spots = {263: 56, 3243: 69, 3801: 38, 8344: 55, 8993: 63, 11778: 41, 14872: 66, 15326: 46, 16023: 70}
