@@ -471,7 +471,10 @@ class Compiler:
                 t = frag(f"(NOT list_contains({col}, ?) AND len({col}) > 0)", self._text(v, f))
         elif base == "number":
             value = self._number(v, name)
-            t = frag(f"len(list_filter({col}, x -> x {SQL_OP[op]} ?)) > 0", value)
+            if op in ("<", "<=", ">", ">="):   # some element passes <=> the smallest / largest does (no lambda)
+                t = frag(f"list_{'max' if op[0] == '>' else 'min'}({col}) {SQL_OP[op]} ?", value)
+            else:
+                t = frag(f"len(list_filter({col}, x -> x {SQL_OP[op]} ?)) > 0", value)
         else:
             want = self._bool(v, f) == (op == "=")
             t = frag(f"list_contains({col}, ?)", want)
@@ -586,7 +589,9 @@ class Compiler:
     def _gene_test(self, f: Field, pos: int, symbols: list[str]) -> Frag:
         """The field is (text) or holds (list) one of ``symbols``; the symbols travel as one list parameter."""
         if f.kind == "text":
-            return frag(f"{f.sql} IN (SELECT unnest(?::VARCHAR[]))", sorted(symbols))
+            # a plain expression (not an IN subquery, which DuckDB runs as a join after every other
+            # condition): evaluated first, it spares the other tests 2-3x the rows at 5 M
+            return frag(f"list_contains(?::VARCHAR[], {f.sql})", sorted(symbols))
         if f.kind == "list_text" and f.sql == qi.LIST_VALUE:
             return frag(f"list_has_any({f.sql}, ?::VARCHAR[])", sorted(symbols))
         if f.kind == "list_text":
@@ -770,7 +775,7 @@ class Compiler:
                 f"HAVING min({hap}) = 0 AND max({hap}) = 1", ctx.params).fetchall()]
             if not genes:
                 return Frag("FALSE")
-            return frag(f"({hap} IS NOT NULL AND gene IN (SELECT unnest(?::VARCHAR[])))", sorted(genes))
+            return frag(f"({hap} IS NOT NULL AND list_contains(?::VARCHAR[], gene))", sorted(genes))
         ps = self._ps_in(t)
         if self.index is not None and ps and self._settings_for(node).phase_by_ps:
             raise NotCovered("phase sets")   # PS haplotypes read columns the index does not copy
@@ -787,7 +792,7 @@ class Compiler:
                 hap.params + inner_where.params).fetchall()]
             if not genes:
                 return Frag("FALSE")
-            return Frag(f"({cand.sql} AND ({hap.sql}) IS NOT NULL AND gene IN (SELECT unnest(?::VARCHAR[])))",
+            return Frag(f"({cand.sql} AND ({hap.sql}) IS NOT NULL AND list_contains(?::VARCHAR[], gene))",
                         cand.params + hap.params + [sorted(genes)])
         key = (f"struct_pack(g := gene, b := CAST({block.sql} AS BIGINT), h := CAST({hap.sql} AS INTEGER), "
                f"m := CAST({mask.sql} AS BIGINT))")
