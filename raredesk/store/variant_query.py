@@ -14,7 +14,11 @@ built for a Qt table model that asks for ``rows(first, n)`` at any position:
    the page, which for the position sort (the table's physical order) is a
    handful; for a sort that scatters the page over the whole table it is a
    scan of the displayed columns, so pages are fetched in chunks
-   (:data:`CHUNK` rows) and cached.
+   (:data:`CHUNK` rows) and cached. Reading rows costs DuckDB some milliseconds per
+   row group they lie in, so :meth:`~VariantQuery.prepare_pages` (a worker calls it
+   after the order) copies the displayed columns of the chunks whose rows are
+   scattered over the table into a temporary table in view order, and those
+   chunks become range reads of it.
 4. :meth:`~VariantQuery.page_after` is true keyset pagination on the sort key
    (``WHERE (sort key, chrom_rank, pos, variant_id) > last key``) for
    sequential reading without materialising (exports, scripts).
@@ -51,6 +55,8 @@ HEAD = 512        # rows served by the Top-N query before the order is materiali
 PREFIX = 100_000  # a filtered, sorted query orders up to this many rows in its first pass
 CHUNK = 1024      # rows fetched per chunk once materialised
 CACHE_CHUNKS = 64
+ROW_GROUP = 122_880          # DuckDB's rows per row group
+SCATTERED_SPAN = 2 * ROW_GROUP   # a chunk whose row ids span more than this is read from the page copy
 FACETS = ("impact", "consequence", "chrom")
 LIST_FACETS = {"consequences", "genes"}
 SPLIT_FACETS = {"consequence": "&", "worst_consequence": "&"}
@@ -147,6 +153,8 @@ class VariantQuery:
         self._rank_rows = 0                 # rows it holds
         self._rank_complete = False         # it holds the whole order (else a prefix of it)
         self._chunks: OrderedDict[int, list[tuple]] = OrderedDict()
+        self._pages: str | None = None      # temporary copy of the displayed columns of scattered chunks
+        self._paged: set[int] = set()       # the chunks it holds
         self._gt_idx = [i + 1 for i, c in enumerate(self.columns) if c.kind == "gt"]
         # A filter with a subquery over the variants is evaluated once, into the ordered row ids, and the
         # count and the first page come from there; others run a count and a Top-N (which skips row groups).
@@ -196,9 +204,11 @@ class VariantQuery:
         """The ORDER BY list (whitelisted columns only)."""
         return ", ".join(self._order_terms())
 
+    def _select_list(self, alias: str = "t") -> list[str]:
+        return [f"{alias}.variant_id"] + [_qualify(c.sql, alias) for c in self.columns]
+
     def _select(self, alias: str = "t") -> str:
-        cols = [f"{alias}.variant_id"] + [_qualify(c.sql, alias) for c in self.columns]
-        return ", ".join(cols)
+        return ", ".join(self._select_list(alias))
 
     def _convert(self, rows: list[tuple]) -> list[tuple]:
         if not self._gt_idx:
@@ -270,12 +280,14 @@ class VariantQuery:
             self._count = n
 
     def _drop_rank(self) -> None:
-        if self._rank is not None:
-            try:
-                self.con.execute(f"DROP TABLE IF EXISTS {self._rank}")
-            except Exception:  # the connection may already be closed; the table died with it
-                pass
+        for name in (self._rank, self._pages):
+            if name is not None:
+                try:
+                    self.con.execute(f"DROP TABLE IF EXISTS {name}")
+                except Exception:  # the connection may already be closed; the table died with it
+                    pass
         self._rank, self._rank_rows, self._rank_complete = None, 0, False
+        self._pages, self._paged = None, set()
         self._chunks.clear()
 
     def first_page(self, n: int = 256) -> list[tuple]:
@@ -321,9 +333,16 @@ class VariantQuery:
         return out
 
     def _fetch_chunks(self, c0: int, c1: int) -> None:
+        for run in _split(list(range(c0, c1 + 1)), lambda c: c in self._paged):
+            self._fetch_run(run[0], run[-1], run[0] in self._paged)
+
+    def _fetch_run(self, c0: int, c1: int, paged: bool) -> None:
         lo, hi = c0 * CHUNK, (c1 + 1) * CHUNK - 1
-        sql = (f"SELECT r.rn, {self._select('t')} FROM (SELECT rowid AS rn, rid FROM {self._rank} "
-               f"WHERE rowid BETWEEN ? AND ?) r JOIN {self.table} t ON t.rowid = r.rid ORDER BY r.rn")
+        if paged:
+            sql = f"SELECT * FROM {self._pages} WHERE rn BETWEEN ? AND ? ORDER BY rn"
+        else:
+            sql = (f"SELECT r.rn, {self._select('t')} FROM (SELECT rowid AS rn, rid FROM {self._rank} "
+                   f"WHERE rowid BETWEEN ? AND ?) r JOIN {self.table} t ON t.rowid = r.rid ORDER BY r.rn")
         rows = self.con.execute(sql, [lo, hi]).fetchall()
         conv = self._convert([r[1:] for r in rows])
         for c in range(c0, c1 + 1):
@@ -362,6 +381,38 @@ class VariantQuery:
             return
         name = self._ordered_ids()
         self._set_rank(name, self.con.execute(f"SELECT count(*) FROM {name}").fetchone()[0], True)
+
+    def prepare_pages(self) -> int:
+        """Make every page turn a short read: copy the displayed columns of the chunks whose rows are
+        scattered over the table (a sort by a score or by text) into a temporary table, in view order.
+
+        Materialises the order first. A worker calls this after the order; it takes about as long as
+        the order (seconds for millions of scattered rows). Nothing is copied in an encrypted workspace
+        whose temporary files are not encrypted (the copy may spill to disk).
+
+        Returns
+        -------
+        int
+            Chunks copied.
+        """
+        self.materialise()
+        if self._pages is not None or self._rank_rows <= CHUNK or not _may_spill_rows(self.con):
+            return len(self._paged)
+        chunks = [r[0] for r in self.con.execute(
+            f"SELECT rowid // {CHUNK} AS c FROM {self._rank} GROUP BY c "
+            f"HAVING max(rid) - min(rid) > {SCATTERED_SPAN} ORDER BY c").fetchall()]
+        if not chunks:
+            return 0
+        with _ids_lock:
+            name = f"rd_pages_{next(_ids)}"
+        cols = ", ".join(f"{e} AS c{i}" for i, e in enumerate(self._select_list("t")))
+        self.con.execute(f"CREATE TEMP TABLE {name} AS SELECT r.rn, {cols} FROM (SELECT rowid AS rn, rid "
+                         f"FROM {self._rank} WHERE rowid // {CHUNK} IN (SELECT unnest(?::BIGINT[]))) r "
+                         f"JOIN {self.table} t ON t.rowid = r.rid ORDER BY r.rn", [chunks])
+        self._pages, self._paged = name, set(chunks)
+        for c in chunks:
+            self._chunks.pop(c, None)
+        return len(chunks)
 
     # -- keyset on the sort key ---------------------------------------------------------------
 
@@ -498,6 +549,25 @@ def _qualify(sql: str, alias: str) -> str:
     if sql.startswith('"') and sql.endswith('"') and sql.count('"') % 2 == 0:
         return f"{alias}.{sql}"
     return sql
+
+
+def _may_spill_rows(con) -> bool:
+    """Variant rows may go to temporary files: the workspace is not encrypted, or its temporary files are."""
+    enc = con.execute("SELECT encrypted FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    if not (enc and enc[0]):
+        return True
+    return str(con.execute("SELECT current_setting('temp_file_encryption')").fetchone()[0]).lower() == "true"
+
+
+def _split(items: list[int], flag) -> list[list[int]]:
+    """Consecutive runs of ``items`` with the same ``flag``."""
+    out: list[list[int]] = []
+    for x in items:
+        if out and flag(out[-1][-1]) == flag(x):
+            out[-1].append(x)
+        else:
+            out.append([x])
+    return out
 
 
 def _runs(chunks: list[int]) -> list[list[int]]:
