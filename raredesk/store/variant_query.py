@@ -54,6 +54,7 @@ TIE_BREAK = ("chrom_rank", "pos", "variant_id")
 HEAD = 512        # rows served by the Top-N query before the order is materialised
 PREFIX = 100_000  # a filtered, sorted query orders up to this many rows in its first pass
 CHUNK = 1024      # rows fetched per chunk once materialised
+TOP = 256         # rows of the first page read from an order on their own (not a whole chunk)
 CACHE_CHUNKS = 64
 ROW_GROUP = 122_880          # DuckDB's rows per row group
 SCATTERED_SPAN = 2 * ROW_GROUP   # a chunk whose row ids span more than this is read from the page copy
@@ -153,6 +154,7 @@ class VariantQuery:
         self._rank_rows = 0                 # rows it holds
         self._rank_complete = False         # it holds the whole order (else a prefix of it)
         self._chunks: OrderedDict[int, list[tuple]] = OrderedDict()
+        self._top: list[tuple] | None = None   # the first TOP rows, read from the order
         self._pages: str | None = None      # temporary copy of the displayed columns of scattered chunks
         self._paged: set[int] = set()       # the chunks it holds
         self._gt_idx = [i + 1 for i, c in enumerate(self.columns) if c.kind == "gt"]
@@ -311,6 +313,12 @@ class VariantQuery:
             return self._head[first:first + n]
         if self._rank is None and self._head is not None and self._head_complete:
             return self._head[first:first + n]
+        if first + n <= TOP and self._rank is not None and (self._rank_complete or TOP <= self._rank_rows):
+            # the first page alone: a chunk would read 4x the rows, which a sort may scatter over the table
+            if self._top is None and 0 not in self._chunks:
+                self._top = [r[1:] for r in self._read_positions(0, TOP - 1)]
+            if self._top is not None:
+                return self._top[first:first + n]
         # a prefix of the order serves the chunks it holds whole
         if not (self._rank is not None and (self._rank_complete
                                             or ((first + n - 1) // CHUNK + 1) * CHUNK <= self._rank_rows)):
@@ -336,15 +344,20 @@ class VariantQuery:
         for run in _split(list(range(c0, c1 + 1)), lambda c: c in self._paged):
             self._fetch_run(run[0], run[-1], run[0] in self._paged)
 
-    def _fetch_run(self, c0: int, c1: int, paged: bool) -> None:
-        lo, hi = c0 * CHUNK, (c1 + 1) * CHUNK - 1
+    def _read_positions(self, lo: int, hi: int, paged: bool = False) -> list[tuple]:
+        """Rows at positions ``lo .. hi`` of the order, each led by its position."""
         if paged:
             sql = f"SELECT * FROM {self._pages} WHERE rn BETWEEN ? AND ? ORDER BY rn"
         else:
             sql = (f"SELECT r.rn, {self._select('t')} FROM (SELECT rowid AS rn, rid FROM {self._rank} "
                    f"WHERE rowid BETWEEN ? AND ?) r JOIN {self.table} t ON t.rowid = r.rid ORDER BY r.rn")
         rows = self.con.execute(sql, [lo, hi]).fetchall()
-        conv = self._convert([r[1:] for r in rows])
+        return [(r[0],) + row for r, row in zip(rows, self._convert([r[1:] for r in rows]))]
+
+    def _fetch_run(self, c0: int, c1: int, paged: bool) -> None:
+        lo, hi = c0 * CHUNK, (c1 + 1) * CHUNK - 1
+        got = self._read_positions(lo, hi, paged)
+        rows, conv = got, [r[1:] for r in got]
         for c in range(c0, c1 + 1):
             base = c * CHUNK
             self._chunks[c] = [row for r, row in zip(rows, conv) if base <= r[0] < base + CHUNK]
