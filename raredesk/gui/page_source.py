@@ -52,7 +52,6 @@ from raredesk.store.query import ColumnCatalog, order_by
 KEY_COLUMNS = ("variant_id", "vkey", "chrom", "pos", "ref", "alt")
 N_KEY = len(KEY_COLUMNS)
 BLOCK_ROWS = 256
-HEAD_ROWS = 2 * BLOCK_ROWS   # rows served by a Top-N before the order of the whole view is materialised
 REVIEW_COLUMNS = ("flag", "tags", "note")
 SAMPLE_FIELDS_SHOWN = ("gt", "ad_alt", "ad_ref", "dp", "gq", "ab")
 GT_PARTS = ("gt", "gt_raw", "ad_ref", "ad_alt", "dp", "gq", "ab")
@@ -236,15 +235,38 @@ def _error_position(exc: Exception) -> int | None:
     return v if isinstance(v, int) else None
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled filter: ``where`` over the variants table; ``index_where`` over the case's query index
+    (:mod:`raredesk.store.query_index`) when it was compiled for one (same parameters)."""
+
+    where: str
+    params: list
+    index: object = None
+    index_where: str | None = None
+
+
 def compile_filter(con, case: Case, text: str, preset: str | None) -> tuple[str, list]:
     """WHERE fragment and parameters for ``text`` (and ``preset``); :class:`FilterError` when it does not compile."""
+    c = compile_view_filter(con, case, text, preset)
+    return c.where, c.params
+
+
+def compile_view_filter(con, case: Case, text: str, preset: str | None) -> Compiled:
+    """:func:`compile_filter` with the query-index form of the filter when the case's index is current."""
     text = (text or "").strip()
     mod = filter_engine()
     if mod is not None:
         if not text and not preset:
-            return "TRUE", []
+            return Compiled("TRUE", [])
         try:
-            where, params = mod.compile_for_case(con, case, text or None, preset)
+            if hasattr(mod, "compile_filter"):
+                cf = mod.compile_filter(con, case, text or None, preset)
+                out = Compiled(cf.where or "TRUE", list(cf.params or []), getattr(cf, "index", None),
+                               getattr(cf, "index_where", None))
+            else:
+                where, params = mod.compile_for_case(con, case, text or None, preset)
+                out = Compiled(where or "TRUE", list(params or []))
         except RareDeskError as exc:
             detail = getattr(exc, "detail", None) or exc.problem
             hints = list(getattr(exc, "suggestions", None) or [])
@@ -254,10 +276,10 @@ def compile_filter(con, case: Case, text: str, preset: str | None) -> tuple[str,
             if source and source != "filter" and not detail.startswith(source):
                 detail = f"{source}: {detail}"
             raise FilterError(detail, _error_position(exc) if source == "filter" else None) from None
-        return where or "TRUE", list(params or [])
+        return out
     if text or preset:
         raise FilterError("filters need the query engine (raredesk.filters), which is not installed in this build")
-    return "TRUE", []
+    return Compiled("TRUE", [])
 
 
 # ------------------------------------------------------------------------------------------
@@ -379,11 +401,13 @@ class StoreSource:
         return self._by_name.get(name)
 
     def _prepare(self, spec: ViewSpec):
-        """(visible columns, where, params, sort names) for a spec; compiles the filter."""
-        where, params = compile_filter(thread_cursor(self.ws), self.case, spec.filter_text, spec.preset)
+        """(visible columns, where, params, sort names, Compiled) for a spec; compiles the filter."""
+        compiled = compile_view_filter(thread_cursor(self.ws), self.case, spec.filter_text, spec.preset)
+        where, params = compiled.where, compiled.params
         if spec.flagged_only or spec.tag:
             rw, rp = rv.reviewed_filter(self.case.case_id, flagged=spec.flagged_only, tag=spec.tag)
             where, params = f"({where}) AND {rw}", list(params) + rp
+            compiled = Compiled(where, params)   # the review tables are joined by key: the variants table only
         names = spec.columns or tuple(default_visible(self._columns))
         cols = [self._by_name[n] for n in names if n in self._by_name]
         sort_terms = []
@@ -392,10 +416,10 @@ class StoreSource:
             if c is None or not c.sortable:
                 raise FilterError(f"cannot sort by {name!r}")
             sort_terms.append(f"{name}:desc" if desc else name)
-        return cols, where, list(params), sort_terms
+        return cols, where, list(params), sort_terms, compiled
 
     def open(self, spec: ViewSpec) -> "StoreView":
-        cols, where, params, sort_terms = self._prepare(spec)
+        cols, where, params, sort_terms, _ = self._prepare(spec)
         return StoreView(self, spec, cols, where, params, sort_terms)
 
 
@@ -550,14 +574,24 @@ class VariantQuerySource(StoreSource):
         return hasattr(module, "VariantQuery")
 
     def open(self, spec: ViewSpec) -> "VariantQueryView":
-        cols, where, params, sort_terms = self._prepare(spec)
-        return VariantQueryView(self, spec, cols, where, params, sort_terms)
+        cols, where, params, sort_terms, compiled = self._prepare(spec)
+        return VariantQueryView(self, spec, cols, where, params, sort_terms, compiled)
+
+    def ensure_index(self) -> bool:
+        """Build the case's query index when it is missing or stale (seconds at millions of rows: a
+        worker's job). Views opened afterwards filter on it. True when the index is current."""
+        try:
+            qi = importlib.import_module("raredesk.store.query_index")
+        except ImportError:
+            return False
+        return qi.ensure_query_index(thread_cursor(self.ws), self.case) is not None
 
 
 class VariantQueryView(_View):
     """:class:`PageView` over one ``VariantQuery``."""
 
     def __init__(self, *args):
+        *args, self.compiled = args
         super().__init__(*args)
         names = list(KEY_COLUMNS[1:])
         self._gt_at: list[int] = []
@@ -579,9 +613,10 @@ class VariantQueryView(_View):
             raise _StaleView()
         if self._q is None:
             self._con = self.source.ws.cursor()
+            c = self.compiled
             self._q = self.source.vq.VariantQuery(self._con, self.source.case, self.where, self.params,
                                                   sort=self.sort_terms or None, columns=self._names,
-                                                  cat=self.source.cat)
+                                                  cat=self.source.cat, index=c.index, index_where=c.index_where)
         return self._q
 
     def count(self) -> int:
@@ -596,15 +631,18 @@ class VariantQueryView(_View):
         with self._lock:
             self._query().materialise()
 
+    def prepare_pages(self) -> None:
+        """After :meth:`prepare_order`: copy scattered pages so that every page turn is a short read."""
+        with self._lock:
+            if not self._closed:
+                self._query().prepare_pages()
+
     def rows(self, first: int, n: int) -> list[tuple]:
         first, n = max(0, int(first)), int(n)
         with self._lock:
             if self._closed:
                 return []
-            vq = self._query()
-            if not vq.materialised and first + n <= HEAD_ROWS:
-                return self.head(self._con, first, n)      # genotype codes already: no conversion
-            got = vq.rows(first, n)
+            got = self._query().rows(first, n)
         if not self._gt_at:
             return got
         out = []

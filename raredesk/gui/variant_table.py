@@ -84,6 +84,8 @@ class VariantTableModel(QAbstractTableModel):
         A view is being computed.
     order_ready(int)
         Random access is ready for the view of this generation.
+    index_ready(bool)
+        The case's query index was checked or built on a worker (True: current); later views use it.
     """
 
     view_installed = Signal(object, int)
@@ -91,6 +93,7 @@ class VariantTableModel(QAbstractTableModel):
     query_failed = Signal(object)
     busy_changed = Signal(bool)
     order_ready = Signal(int)
+    index_ready = Signal(bool)
     block_loaded = Signal(int)
 
     def __init__(self, runner: JobRunner, parent=None):
@@ -124,6 +127,13 @@ class VariantTableModel(QAbstractTableModel):
         self._clear_cache()
         self._generation += 1
         self.endResetModel()
+        if source is not None and hasattr(source, "ensure_index"):
+            # the case's query index (seconds, once per case state): later filters run on it
+            self.runner.submit(source.ensure_index, priority=-3, on_result=self._on_index_ready,
+                               on_error=lambda _rid, exc: self.query_failed.emit(exc))
+
+    def _on_index_ready(self, _rid, ready: bool) -> None:
+        self.index_ready.emit(bool(ready))
 
     def clear(self) -> None:
         self.set_source(None, None)
@@ -205,6 +215,13 @@ class VariantTableModel(QAbstractTableModel):
     def _on_order_ready(self, gen, _value) -> None:
         if gen == self._generation:
             self.order_ready.emit(gen)
+            if hasattr(self.view, "prepare_pages"):
+                self.runner.submit(self.view.prepare_pages, request_id=gen, priority=-1,
+                                   on_error=self._on_background_error)
+
+    def _on_background_error(self, gen, exc) -> None:
+        if gen == self._generation:
+            self.query_failed.emit(exc)
 
     def _on_query_error(self, gen, exc) -> None:
         if gen != self._pending_generation:

@@ -8,6 +8,7 @@ from raredesk.gui.page_source import (BLOCK_ROWS, FilterError, StoreSource, Vari
                                       compile_filter, make_source)
 from raredesk.store import review as rv
 from raredesk.store.cases import get_case
+from raredesk.store.query_index import drop_query_index
 from raredesk.store.workspace import Workspace
 
 ORDER = "chrom_rank, chrom, pos, variant_id"
@@ -35,20 +36,28 @@ def _sources(ws, case):
     ("(gnomad_af < 0.001 or gnomad_af is missing) and chrom = 7", (("proband.dp", True),),
      "(gnomad_af < 0.001 OR gnomad_af IS NULL) AND chrom = '7'", f"s0_dp DESC NULLS LAST, {ORDER}"),
 ])
-def test_both_adapters_match_an_independent_query(demo, filter_text, sort, where, order):
+@pytest.mark.parametrize("indexed", [False, True], ids=["variants table", "query index"])
+def test_both_adapters_match_an_independent_query(demo, filter_text, sort, where, order, indexed):
     ws, case = demo
     con = ws.cursor()
+    if indexed:
+        assert make_source(ws, case).ensure_index()
+    else:   # the template may hold one already (a window that opened it built it)
+        drop_query_index(con, case.case_id)
     expect = [r[0] for r in con.execute(f"SELECT vkey FROM case_1_variants WHERE {where} ORDER BY {order}").fetchall()]
     cols = ("gene", "proband.gt", "INFO/DP", "gnomad_af")
     for name, src in _sources(ws, case).items():
         view = src.open(ViewSpec(filter_text, None, sort, cols))
         try:
+            if name == "engine" and filter_text:
+                assert (view.compiled.index is not None) == indexed
             assert view.count() == len(expect), name
             got = [r[1] for r in view.rows(0, BLOCK_ROWS)]            # first page, before the order is ready
             assert got == expect[:BLOCK_ROWS], name
             mid = max(0, len(expect) // 2 - 10)
             assert [r[1] for r in view.rows(mid, 20)] == expect[mid:mid + 20], name
             view.prepare_order()
+            getattr(view, "prepare_pages", lambda: None)()   # the engine's copy of scattered pages
             tail = max(0, len(expect) - 300)
             assert [r[1] for r in view.rows(tail, 300)] == expect[tail:], name
             # row layout: key columns then each visible column (the genotype as its code)

@@ -54,3 +54,19 @@ def ws(template_ws_dir, tmp_path):
 @pytest.fixture(scope="session")
 def con(ro_ws):
     return ro_ws.cursor()
+
+
+@pytest.fixture(scope="session")
+def indexed_ws(template_ws_dir, tmp_path_factory):
+    """An open copy of the template whose cases all have their query index built."""
+    from raredesk.store.cases import list_cases
+    from raredesk.store.query_index import ensure_query_index
+
+    dst = tmp_path_factory.mktemp("filters_indexed") / "ws"
+    shutil.copytree(template_ws_dir, dst)
+    w = Workspace(dst)
+    con = w.cursor()
+    for case in list_cases(con):
+        assert ensure_query_index(con, case) is not None
+    yield w
+    w.close()

@@ -240,6 +240,13 @@ class Reference:
         return {key for key, (g, h) in cand.items() if genes[g] == {0, 1}}
 
 
+@pytest.fixture(scope="module", params=["variants table", "query index"])
+def con(request):
+    """Every reference test runs on the variants table and on the query index (flags, keys, haplotypes)."""
+    ws = request.getfixturevalue("ro_ws" if request.param == "variants table" else "indexed_ws")
+    return ws.cursor()
+
+
 def db_keys(con, case, text):
     where, params = compile_for_case(con, case, text, None)
     return set(con.execute(f'SELECT orig_chrom, orig_pos, orig_ref, orig_alt FROM "{case.table}" WHERE {where}',
