@@ -1148,6 +1148,9 @@ class _Undo:
 
 
 def _drop_case(con, case_id: int) -> None:
+    from raredesk.store.query_index import drop_query_index
+
+    drop_query_index(con, case_id)
     con.execute(f"DROP VIEW IF EXISTS {q(f'case_{case_id}_genotypes')}")
     tt = transcripts_table(case_id)
     if _object_kind(con, tt) is not None:

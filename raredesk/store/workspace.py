@@ -141,6 +141,8 @@ class Workspace:
             except duckdb.Error as exc:
                 raise WorkspaceError(f"cannot load the encryption extension ({exc})") from None
             options.append(f"ENCRYPTION_KEY {_sql_string(passphrase)}")
+            # what spills to .tmp (large sorts, page copies) is encrypted too
+            self.con.execute("SET temp_file_encryption = true")
         if not exists:
             # the current storage format: ZSTD for long strings (the stored annotation text)
             options.append(f"STORAGE_VERSION {_sql_string(STORAGE_VERSION)}")
