@@ -422,7 +422,7 @@ class _Importer:
                             con.execute(f"SET memory_limit = '{self._restore_memory}'")
                         except duckdb.Error:
                             pass
-                    for t in ("_rec", "_alle", "_pick", "_kv", "_txc", "_ent_CSQ", "_ent_ANN", "_ent_EFF", "_ent_BCSQ"):
+                    for t in ("_rec", "_alle", "_pick", "_txc"):
                         try:
                             con.execute(f"DROP TABLE IF EXISTS {t}")
                         except duckdb.Error:
