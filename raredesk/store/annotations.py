@@ -78,6 +78,14 @@ TRANSFORMED: dict[str, dict[str, str]] = {
 }
 
 
+# The shared columns the importer's transcript pick reads (allele: for the
+# warning on entries that match no ALT).
+PICK_COLUMNS = {"allele", "gene", "gene_id", "transcript", "biotype", "consequence", "impact", "hgvsc", "hgvsp",
+                "exon", "intron", "mane_select", "canonical", "sift_pred", "sift_score", "polyphen_pred",
+                "polyphen_score", "revel", "cadd_phred", "alphamissense", "alphamissense_class", "spliceai_ds",
+                "gnomad_af", "gnomad_grpmax_af", "clin_sig"}
+
+
 def _sanitize(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_") or "field"
 
@@ -136,7 +144,8 @@ def plan_source(key: str, fields: list[str], taken: set[str]) -> SourcePlan:
     return plan
 
 
-def source_select(plan: SourcePlan, file_id: int, entries: str, extras: bool = True) -> str:
+def source_select(plan: SourcePlan, file_id: int, entries: str, extras: bool = True,
+                  columns: set[str] | None = None) -> str:
     """SELECT producing transcript rows for one source.
 
     ``entries`` is a FROM clause yielding one row per annotation entry with
@@ -144,7 +153,8 @@ def source_select(plan: SourcePlan, file_id: int, entries: str, extras: bool = T
     ``f`` (the entry's sub-fields as a list), ``alts`` and ``vep_alts``. The
     allele index is matched per source; entries that match no ALT get a NULL
     allele index and variant id (kept, and counted by the importer). With
-    ``extras`` false only the shared columns are produced (what picking needs).
+    ``extras`` false only the shared columns are produced; ``columns`` restricts
+    those further (what picking needs: :data:`PICK_COLUMNS`).
     """
     fields = plan.fields
     idx = {f: i + 1 for i, f in enumerate(fields)}
@@ -220,7 +230,8 @@ def source_select(plan: SourcePlan, file_id: int, entries: str, extras: bool = T
         cols[col] = num(canon)
     cols["alphamissense_class"] = text("alphamissense_class")
     cols["clin_sig"] = text("clinvar_sig")
-    shared = ",\n                ".join(f"CAST({expr} AS {SHARED_TYPES[name]}) AS {name}" for name, expr in cols.items())
+    shared = ",\n                ".join(f"CAST({expr} AS {SHARED_TYPES[name]}) AS {name}" for name, expr in cols.items()
+                                        if columns is None or name in columns)
     extra = "".join(f",\n                {raw(f)} AS \"{c}\"" for c, f in plan.extra) if extras else ""
     return f"""
         SELECT record_id + ai AS variant_id, record_id,
@@ -234,11 +245,12 @@ def source_select(plan: SourcePlan, file_id: int, entries: str, extras: bool = T
             FROM {entries})"""
 
 
-def entries_select(plan: SourcePlan, values: str) -> str:
+def entries_select(plan: SourcePlan, values: str, nonnull: bool = True) -> str:
     """One row per annotation entry, split into sub-fields (``f``).
 
     ``values`` is a FROM clause yielding ``record_id``, ``record_index``,
-    ``alts``, ``vep_alts`` and ``v`` (the annotation's INFO value, NULL when absent).
+    ``alts``, ``vep_alts`` and ``v`` (the annotation's INFO value, NULL when absent;
+    with ``nonnull`` false the caller guarantees no NULLs and no filter is added).
     """
     if plan.source == "SnpEff-EFF":
         split = "[split_part(entry, '(', 1)] || string_split(rtrim(entry[strpos(entry, '(') + 1:], ')'), '|')"
@@ -248,5 +260,5 @@ def entries_select(plan: SourcePlan, values: str) -> str:
     return f"""(SELECT record_id, record_index, alts, vep_alts, entry_index, {split} AS f
         FROM (SELECT record_id, record_index, alts, vep_alts, unnest(l) AS entry, unnest(range(1, len(l) + 1)) AS entry_index
               FROM (SELECT record_id, record_index, alts, vep_alts, string_split(v, ',') AS l FROM {values}
-                    WHERE v IS NOT NULL))
+                    {"WHERE v IS NOT NULL" if nonnull else ""}))
         {skip})"""

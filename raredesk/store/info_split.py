@@ -267,6 +267,26 @@ class ChunkedLayout:
     def present(self, key: str) -> pa.ChunkedArray:
         return self._per_part(key, InfoLayout.present, lambda n: pa.array(np.zeros(n, dtype=bool)))
 
+    def compact(self, key: str, first: int) -> pa.Table:
+        """(record_index, v) for the records with a non-empty value of the key
+        only: a table SQL can read without a filter. DuckDB pushes filters, join filters included,
+        into Arrow scans, and Arrow has no filter kernel for string views, so SQL
+        must read this table whole (or copy it first). ``first`` is the record
+        index of the chunk's first row."""
+        rows, views = [], []
+        base = first
+        for part in self.parts:
+            if key in part.offsets:
+                off, ln = part.offsets[key], part.lengths[key]
+                sel = np.flatnonzero((off >= 0) & (ln > 0))
+                rows.append(pa.array(sel + base, pa.int64()))
+                views.append(_views(part.bytes, part.data, off[sel], ln[sel], np.ones(len(sel), dtype=bool)))
+            base += part.n
+        if not rows:
+            return pa.table({"record_index": pa.array([], pa.int64()), "v": pa.array([], pa.string_view())})
+        return pa.table({"record_index": pa.chunked_array(rows, pa.int64()),
+                         "v": pa.chunked_array(views, pa.string_view())})
+
 
 def locate(info: pa.Array | pa.ChunkedArray) -> ChunkedLayout:
     """Find every key's value in each record of an INFO string column."""

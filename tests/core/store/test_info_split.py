@@ -35,6 +35,13 @@ def check(infos: list[str], chunks: int = 1) -> None:
         present = layout.present(key).to_pylist()
         assert values == [w[key] if w.get(key) else None for w in want], key
         assert present == [key in w for w in want], key
+        # compact: only the records with a non-empty value, numbered from `first`
+        table = layout.compact(key, 1000)
+        rows = [i for i, w in enumerate(want) if w.get(key)]
+        assert table.column("record_index").to_pylist() == [1000 + i for i in rows], key
+        assert table.column("v").to_pylist() == [want[i][key] for i in rows], key
+    empty = layout.compact("NO_SUCH_KEY", 0)
+    assert empty.num_rows == 0 and empty.column_names == ["record_index", "v"]
 
 
 def real_infos(path, limit: int = 4000) -> list[str]:
