@@ -768,52 +768,53 @@ class _Importer:
                       f"{odd[0]} records have REF letters other than A/C/G/T/N (e.g. {odd[1]!r}); kept as written")
 
     def _type_check(self, con, plans: list[_InfoPlan], vt: str) -> None:
-        aggs = []
-        checks = []
-        for p in plans:
-            if p.base_type not in ("BIGINT", "DOUBLE"):
-                continue
+        """Values that contradict the declared type widen the column (Integer ->
+        Float -> text) and are reported; counts of Number=A/R values that do not
+        match the record's ALT alleles are reported.
+
+        One pass counts, per field, the values that fail the declared type; only
+        the (rare) fields with failures are read again for an example and, for
+        Integer, whether the values are decimals or text.
+        """
+        def bad(p: _InfoPlan, base: str) -> str:
             r = p.raw
             if _is_list(p.fd) or p.fd.number == "A":
-                bad_int = f"len(list_filter(string_split({r}, ','), x -> x <> '.' AND NOT regexp_full_match(x, '{INT_RE}'))) > 0"
-                bad_dbl = f"len(list_filter(string_split({r}, ','), x -> x <> '.' AND TRY_CAST(x AS DOUBLE) IS NULL)) > 0"
-            else:
-                bad_int = f"{r} <> '.' AND NOT regexp_full_match({r}, '{INT_RE}')"
-                bad_dbl = f"{r} <> '.' AND TRY_CAST({r} AS DOUBLE) IS NULL"
-            k = len(checks)
-            if p.base_type == "BIGINT":
-                aggs.append(f"count(*) FILTER (WHERE {r} IS NOT NULL AND ({bad_int})) AS bi{k}")
-                aggs.append(f"any_value({r}) FILTER (WHERE {r} IS NOT NULL AND ({bad_int})) AS ei{k}")
-            else:
-                aggs.append(f"0 AS bi{k}, NULL AS ei{k}")
-            aggs.append(f"count(*) FILTER (WHERE {r} IS NOT NULL AND ({bad_dbl})) AS bd{k}")
-            aggs.append(f"any_value({r}) FILTER (WHERE {r} IS NOT NULL AND ({bad_dbl})) AS ed{k}")
-            checks.append(p)
+                test = (f"NOT regexp_full_match(x, '{INT_RE}')" if base == "BIGINT"
+                        else "TRY_CAST(x AS DOUBLE) IS NULL")
+                return f"{r} IS NOT NULL AND len(list_filter(string_split({r}, ','), x -> x <> '.' AND {test})) > 0"
+            test = (f"NOT regexp_full_match({r}, '{INT_RE}')" if base == "BIGINT"
+                    else f"TRY_CAST({r} AS DOUBLE) IS NULL")
+            return f"{r} IS NOT NULL AND {r} <> '.' AND {test}"
+
+        checks = [p for p in plans if p.base_type in ("BIGINT", "DOUBLE")]
         counted = [p for p in plans if p.fd.number in ("A", "R") and p.fd.type != "Flag"]
-        for j, p in enumerate(counted):
+        aggs = [f"count(*) FILTER (WHERE {bad(p, p.base_type)})" for p in checks]
+        for p in counted:
             extra = 0 if p.fd.number == "A" else 1
             aggs.append(f"count(*) FILTER (WHERE {p.raw} IS NOT NULL AND "
-                        f"len(string_split({p.raw}, ',')) <> len(alts) + {extra}) AS nc{j}")
+                        f"len(string_split({p.raw}, ',')) <> len(alts) + {extra})")
         if not aggs:
             return
         row = con.execute(f"SELECT {', '.join(aggs)} FROM _rec").fetchone()
-        vals = dict(zip([d[0] for d in con.description], row))
-        for k, p in enumerate(checks):
-            bi, ei, bd, ed = vals[f"bi{k}"], vals[f"ei{k}"], vals[f"bd{k}"], vals[f"ed{k}"]
-            if p.base_type == "BIGINT" and bi:
+        failing = [(p, n) for p, n in zip(checks, row[:len(checks)]) if n]
+        for p, n in failing:
+            if p.base_type == "BIGINT":
+                bd, ei, ed = con.execute(
+                    f"SELECT count(*) FILTER (WHERE {bad(p, 'DOUBLE')}), any_value({p.raw}) FILTER (WHERE {bad(p, 'BIGINT')}), "
+                    f"any_value({p.raw}) FILTER (WHERE {bad(p, 'DOUBLE')}) FROM _rec").fetchone()
                 new = "DOUBLE" if not bd else "VARCHAR"
                 self._widen(con, vt, p, new)
                 what = "decimals" if new == "DOUBLE" else "text"
-                self.warn("type", p.fd.name, bi, ei,
-                          f"INFO/{p.fd.name} is declared Integer but holds {what} (e.g. {ei!r} in {bi} records); "
+                self.warn("type", p.fd.name, n, ei,
+                          f"INFO/{p.fd.name} is declared Integer but holds {what} (e.g. {ei!r} in {n} records); "
                           f"stored as {'Float' if new == 'DOUBLE' else 'text'}")
-            elif p.base_type == "DOUBLE" and bd:
+            else:
+                (ed,) = con.execute(f"SELECT any_value({p.raw}) FILTER (WHERE {bad(p, 'DOUBLE')}) FROM _rec").fetchone()
                 self._widen(con, vt, p, "VARCHAR")
-                self.warn("type", p.fd.name, bd, ed,
-                          f"INFO/{p.fd.name} is declared {p.fd.type} but holds text (e.g. {ed!r} in {bd} records); "
+                self.warn("type", p.fd.name, n, ed,
+                          f"INFO/{p.fd.name} is declared {p.fd.type} but holds text (e.g. {ed!r} in {n} records); "
                           f"stored as text")
-        for j, p in enumerate(counted):
-            v = vals[f"nc{j}"]
+        for p, v in zip(counted, row[len(checks):]):
             if v:
                 self.warn("number", p.fd.name, v, None,
                           f"INFO/{p.fd.name} is declared Number={p.fd.number} but {v} records have another "
@@ -939,9 +940,10 @@ class _Importer:
         if fd.number == "R":
             first = _cast(f"NULLIF(string_split({r}, ',')[1], '.')", base)
             this = _cast(f"NULLIF(string_split({r}, ',')[ai + 1], '.')", base)
-            return f"CASE WHEN {r} IS NULL THEN NULL ELSE [{first}, {this}] END"
+            return f"CASE WHEN {r} IS NULL OR {r} = '.' THEN NULL ELSE [{first}, {this}] END"
         elem = _cast("NULLIF(x, '.')", base)
-        return f"CASE WHEN {r} IS NULL THEN NULL ELSE list_transform(string_split({r}, ','), x -> {elem}) END"
+        # a lone '.' is a missing value (NULL), not a list of one missing element
+        return f"CASE WHEN {r} IS NULL OR {r} = '.' THEN NULL ELSE list_transform(string_split({r}, ','), x -> {elem}) END"
 
     def _info_scalar(self, p: _InfoPlan) -> str:
         """The field as one value per allele (lists: the allele's element, or the first)."""
