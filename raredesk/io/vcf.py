@@ -37,7 +37,10 @@ from raredesk.errors import InputError
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 FIXED_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "qual", "filter", "info"]
 ANNOTATION_KEYS = ("CSQ", "ANN", "EFF", "BCSQ")
-DEFAULT_CHUNK_BYTES = 64 << 20
+# Text per chunk. The importer keeps two chunks in memory (one read ahead on a
+# thread, one in DuckDB); 32 MB gave the same import time as 64 MB with about
+# 250 MB less peak memory on a 3.9 kB-per-record VEP+SnpEff trio.
+DEFAULT_CHUNK_BYTES = 32 << 20
 
 
 @dataclass
@@ -562,7 +565,7 @@ class VcfReader:
                 body = carry + data[:cut + 1] if carry else data[:cut + 1]
                 carry = data[cut + 1:]
                 del data
-            if body.strip():
+            if body and not body.isspace():
                 table = self._parse(body, names, ncol, line)
                 nlines = body.count(b"\n")
                 del body
@@ -577,7 +580,7 @@ class VcfReader:
                 return
 
     def _parse(self, body: bytes, names: list[str], ncol: int, first_line: int) -> pa.Table:
-        if body.count(b"\r"):
+        if b"\r" in body:
             body = body.replace(b"\r\n", b"\n")
         try:
             return pacsv.read_csv(

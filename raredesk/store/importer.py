@@ -24,7 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -350,6 +352,7 @@ class _Importer:
         self.warning_rows: list[tuple[str, str, int, str, str]] = []
         self.skipped: dict[str, int] = {}
         self._temp: list[str] = []   # per-chunk temp tables of the annotation split
+        self._texts: list[tuple[str, str]] = []   # (temp table, INFO key) of annotation text to store
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -594,18 +597,19 @@ class _Importer:
         self._fit_memory(con, vt, tt)
         observed_contigs: set[str] = set()
         con.execute("COMMIT")
-        for chunk in reader.chunks():
-            self._check_cancel()
-            con.register("_chunk", chunk.table)
-            try:
-                con.execute("BEGIN TRANSACTION")
-                self._chunk(con, chunk, hdr, plans, sample_cols, vt, tt, file_id, file_seq, observed_contigs)
-                con.execute("COMMIT")
-            finally:
-                con.unregister("_chunk")
-            records += chunk.table.num_rows
-            self.progress(chunk.done, chunk.total, f"{records:,} records")
-            self._check_cancel()
+        with _Prefetch(reader.chunks(), lambda c: (c, info_split.locate(c.table.column("info")))) as chunks:
+            for chunk, layout in chunks:
+                self._check_cancel()
+                con.register("_chunk", chunk.table)
+                try:
+                    self._chunk(con, chunk, layout, hdr, plans, sample_cols, vt, tt, file_id, file_seq,
+                                observed_contigs)
+                finally:
+                    con.unregister("_chunk")
+                records += chunk.table.num_rows
+                self.progress(chunk.done, chunk.total, f"{records:,} records")
+                del chunk, layout
+                self._check_cancel()
         if records == 0:
             self.warn("records", "", 0, None, "the VCF has a header but no records")
         con.execute("BEGIN TRANSACTION")
@@ -679,9 +683,8 @@ class _Importer:
 
     # -- per chunk ----------------------------------------------------------------------------
 
-    def _chunk(self, con, chunk, hdr: VcfHeader, plans: list[_InfoPlan], sample_cols, vt, tt, file_id, file_seq,
-               observed_contigs: set[str]) -> None:
-        layout = info_split.locate(chunk.table.column("info"))
+    def _chunk(self, con, chunk, layout: info_split.ChunkedLayout, hdr: VcfHeader, plans: list[_InfoPlan],
+               sample_cols, vt, tt, file_id, file_seq, observed_contigs: set[str]) -> None:
         self._chunk_first = chunk.table.column("record_index")[0].as_py() if chunk.table.num_rows else 0
         # undeclared INFO keys
         keys = set(layout.keys)
@@ -700,8 +703,24 @@ class _Importer:
         for (c,) in con.execute("SELECT DISTINCT chrom FROM _rec").fetchall():
             observed_contigs.add(c)
         self._type_check(con, plans, vt)
-        self._annotations(con, hdr, self.case_id, file_id, file_seq, layout)
-        self._insert_variants(con, hdr, plans, sample_cols, vt, tt, file_id, file_seq)
+        try:
+            self._annotations(con, hdr, self.case_id, file_id, file_seq, layout)
+            # Only the writes to the case's tables are in the chunk's transaction:
+            # temp tables made inside a transaction are held in memory until it ends
+            # (about 2.5x their size), which set the import's peak memory.
+            con.execute("BEGIN TRANSACTION")
+            for name, key in self._texts:
+                con.execute(f"""INSERT INTO {q(annotations_table(self.case_id))}
+                    SELECT {file_id}, a.record_id, '{key}', array_to_string(a.alts, ','),
+                           array_to_string(a.vep_alts, ','), c.v
+                    FROM {name} c JOIN _alle a USING (record_index)""")
+            self._insert_variants(con, hdr, plans, sample_cols, vt, tt, file_id, file_seq)
+            con.execute("COMMIT")
+        finally:
+            for name in self._temp:
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+            self._temp.clear()
+            self._texts.clear()
 
     def _make_rec(self, con, chunk, hdr: VcfHeader, plans: list[_InfoPlan], sample_cols,
                   layout: info_split.ChunkedLayout) -> None:
@@ -857,11 +876,12 @@ class _Importer:
 
     def _annotations(self, con, hdr: VcfHeader, case_id: int, file_id: int, file_seq: int,
                      layout: info_split.ChunkedLayout) -> None:
-        """Store this chunk's annotation text, then pick one transcript per allele (``_pick``).
+        """Copy this chunk's annotation text into temp tables (``self._texts``; stored
+        by :meth:`_chunk`), then pick one transcript per allele (``_pick``).
 
         The text comes from the layout (string views into the INFO buffer), copied
-        once into DuckDB for both the store and the entry split; it is no longer
-        copied into ``_rec`` and ``_alle`` as well.
+        once into DuckDB for both the store and the entry split; it is not copied
+        into ``_rec`` and ``_alle`` as well.
         (Splitting the entries with NumPy instead was measured slower: 3.1 s per
         100 k VEP+SnpEff records for the split alone, against 5.8 s for split and
         shared columns in SQL, to which the NumPy route still had to add both.)
@@ -872,53 +892,45 @@ class _Importer:
             {file_seq}::BIGINT * {FILE_SHIFT} + record_index * {RECORD_SHIFT} AS record_id, alts,
             {VEP_ALTS.format(alts="alts", ref="ref")} AS vep_alts FROM _rec""")
         parts = []
-        try:
-            for plan in self.sources:
-                # Only the records with a value; one copy of the text, read by the
-                # store and by the split (see ChunkedLayout.compact on why a copy)
-                name = f"_annx_{len(parts)}"
-                con.register("_annx", layout.compact(plan.key, self._chunk_first))
-                self._temp.append(name)
-                try:
-                    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _annx")
-                finally:
-                    con.unregister("_annx")
-                con.execute(f"""INSERT INTO {q(annotations_table(case_id))}
-                    SELECT {file_id}, a.record_id, '{plan.key}', array_to_string(a.alts, ','),
-                           array_to_string(a.vep_alts, ','), c.v
-                    FROM {name} c JOIN _alle a USING (record_index)""")
-                values = (f"(SELECT a.record_id, a.record_index, a.alts, a.vep_alts, c.v "
-                          f"FROM {name} c JOIN _alle a USING (record_index))")
-                parts.append(ann.source_select(plan, file_id, ann.entries_select(plan, values, False), extras=False,
-                                               columns=ann.PICK_COLUMNS))
-            union = "\nUNION ALL BY NAME\n".join(parts)
-            # One pass over the entries, never materialised (at 500 k entries per
-            # chunk a table of them made DuckDB spill to disk). Entries matching no
-            # ALT form the groups with a NULL allele index: counted, then dropped.
-            rank = "CASE source WHEN 'VEP' THEN 1 WHEN 'SnpEff' THEN 2 WHEN 'SnpEff-EFF' THEN 3 ELSE 4 END"
-            key = (f"({rank})::BIGINT * 1000000000000 + (mane_select IS NULL)::BIGINT * 100000000000 "
-                   f"+ (NOT coalesce(canonical, false))::BIGINT * 10000000000 "
-                   f"+ coalesce(severity, 999)::BIGINT * 10000000 "
-                   f"+ (coalesce(biotype, '') <> 'protein_coding')::BIGINT * 1000000 + least(entry_index, 999999)")
-            picked = ["gene", "gene_id", "transcript", "biotype", "consequence", "impact", "hgvsc", "hgvsp", "exon",
-                      "intron", "mane_select", "canonical", "source", "sift_pred", "polyphen_pred"]
-            cols = ", ".join(f"arg_min({c}, k) AS {c}" for c in picked)
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _pick AS
-                SELECT record_index AS t_ri, allele_index AS t_ai, {cols},
-                       arg_min(consequence, coalesce(severity, 999) * 1000000 + least(entry_index, 999999)) AS worst_cons,
-                       list_distinct(flatten(list(string_split(consequence, '&')))) AS consequences,
-                       list_distinct(list(gene) FILTER (WHERE gene IS NOT NULL)) AS genes, count(*) AS n_tx,
-                       max(revel) AS revel, max(cadd_phred) AS cadd_phred, max(alphamissense) AS alphamissense,
-                       max(spliceai_ds) AS spliceai_ds, max(gnomad_af) AS gnomad_af,
-                       max(gnomad_grpmax_af) AS gnomad_grpmax_af, min(sift_score) AS sift_score,
-                       max(polyphen_score) AS polyphen_score, arg_min(alphamissense_class, k) AS am_class,
-                       arg_min(clin_sig, k) AS clin_sig, any_value(allele) AS any_allele
-                FROM (SELECT *, {key} AS k FROM ({union}))
-                GROUP BY record_index, allele_index""")
-        finally:
-            for name in self._temp:
-                con.execute(f"DROP TABLE IF EXISTS {name}")
-            self._temp.clear()
+        for plan in self.sources:
+            # Only the records with a value; one copy of the text, read by the
+            # store and by the split (see ChunkedLayout.compact on why a copy)
+            name = f"_annx_{len(parts)}"
+            con.register("_annx", layout.compact(plan.key, self._chunk_first))
+            self._temp.append(name)
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _annx")
+            finally:
+                con.unregister("_annx")
+            self._texts.append((name, plan.key))
+            values = (f"(SELECT a.record_id, a.record_index, a.alts, a.vep_alts, c.v "
+                      f"FROM {name} c JOIN _alle a USING (record_index))")
+            parts.append(ann.source_select(plan, file_id, ann.entries_select(plan, values, False), extras=False,
+                                           columns=ann.PICK_COLUMNS))
+        union = "\nUNION ALL BY NAME\n".join(parts)
+        # One pass over the entries, never materialised (at 500 k entries per
+        # chunk a table of them made DuckDB spill to disk). Entries matching no
+        # ALT form the groups with a NULL allele index: counted, then dropped.
+        rank = "CASE source WHEN 'VEP' THEN 1 WHEN 'SnpEff' THEN 2 WHEN 'SnpEff-EFF' THEN 3 ELSE 4 END"
+        key = (f"({rank})::BIGINT * 1000000000000 + (mane_select IS NULL)::BIGINT * 100000000000 "
+               f"+ (NOT coalesce(canonical, false))::BIGINT * 10000000000 "
+               f"+ coalesce(severity, 999)::BIGINT * 10000000 "
+               f"+ (coalesce(biotype, '') <> 'protein_coding')::BIGINT * 1000000 + least(entry_index, 999999)")
+        picked = ["gene", "gene_id", "transcript", "biotype", "consequence", "impact", "hgvsc", "hgvsp", "exon",
+                  "intron", "mane_select", "canonical", "source", "sift_pred", "polyphen_pred"]
+        cols = ", ".join(f"arg_min({c}, k) AS {c}" for c in picked)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _pick AS
+            SELECT record_index AS t_ri, allele_index AS t_ai, {cols},
+                   arg_min(consequence, coalesce(severity, 999) * 1000000 + least(entry_index, 999999)) AS worst_cons,
+                   list_distinct(flatten(list(string_split(consequence, '&')))) AS consequences,
+                   list_distinct(list(gene) FILTER (WHERE gene IS NOT NULL)) AS genes, count(*) AS n_tx,
+                   max(revel) AS revel, max(cadd_phred) AS cadd_phred, max(alphamissense) AS alphamissense,
+                   max(spliceai_ds) AS spliceai_ds, max(gnomad_af) AS gnomad_af,
+                   max(gnomad_grpmax_af) AS gnomad_grpmax_af, min(sift_score) AS sift_score,
+                   max(polyphen_score) AS polyphen_score, arg_min(alphamissense_class, k) AS am_class,
+                   arg_min(clin_sig, k) AS clin_sig, any_value(allele) AS any_allele
+            FROM (SELECT *, {key} AS k FROM ({union}))
+            GROUP BY record_index, allele_index""")
         unmatched = con.execute("SELECT sum(n_tx), any_value(any_allele) FROM _pick WHERE t_ai IS NULL").fetchone()
         if unmatched[0]:
             self.warn("annotation", "", unmatched[0], unmatched[1],
@@ -1128,6 +1140,74 @@ class _Importer:
             cols = ", ".join(f"s{k}_{n} AS {n}" for n, _ in SAMPLE_COLUMNS)
             parts.append(f"SELECT variant_id, {k} AS sample_index, {cols} FROM {q(vt)}")
         con.execute(f"CREATE OR REPLACE VIEW {q(view)} AS " + " UNION ALL ".join(parts))
+
+
+class _Prefetch:
+    """Iterate ``source`` mapped by ``fn`` one item ahead, on a worker thread.
+
+    The import reads, inflates and parses the next chunk (and finds its INFO
+    keys, NumPy) while DuckDB works on the current one; all of these release
+    the GIL for their heavy parts. At most one finished item waits, so memory
+    holds two chunks, not more. An exception in the worker is raised in the
+    consumer at the item where it happened; leaving the ``with`` block early
+    (cancel, error) stops the worker and closes ``source``.
+    """
+
+    _END = object()
+
+    def __init__(self, source, fn):
+        self._source, self._fn = source, fn
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="raredesk-import-read", daemon=True)
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for item in self._source:
+                if not self._put((self._fn(item), None)):
+                    return
+                del item
+            self._put((self._END, None))
+        except BaseException as exc:   # handed to the consumer
+            self._put((None, exc))
+        finally:
+            close = getattr(self._source, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    pass
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __iter__(self):
+        while True:
+            item, exc = self._queue.get()
+            if exc is not None:
+                raise exc
+            if item is self._END:
+                return
+            yield item
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.1)   # unblock a waiting put
+            except queue.Empty:
+                pass
+        self._thread.join()
 
 
 @dataclass
