@@ -71,6 +71,8 @@ def main() -> int:
     ap.add_argument("vcf", nargs="+")
     ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the median is reported")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument("--keep", metavar="DIR", help="keep the last run's workspace in DIR/<file name> "
+                    "(for bench_storage_floor.py)")
     args = ap.parse_args()
     if shutil.which("bcftools") is None:
         raise SystemExit("bcftools is needed for the reference figure (apt-get install bcftools)")
@@ -82,6 +84,11 @@ def main() -> int:
             bcf.append(run_bcftools(vcf))
             with tempfile.TemporaryDirectory(prefix="rd-bench-", dir=os.environ.get("RAREDESK_BENCH_TMP")) as d:
                 imp.append(run_import(vcf, Path(d) / "ws"))
+                if args.keep:
+                    kept = Path(args.keep) / Path(vcf).name.split(".")[0]
+                    if kept.exists():
+                        shutil.rmtree(kept)
+                    shutil.move(str(Path(d) / "ws"), kept)
         med = lambda rows, k: sorted(r[k] for r in rows)[len(rows) // 2]  # noqa: E731
         r = {
             "file": vcf, "vcf_bytes": size, "records": imp[0]["records"], "rows": imp[0]["rows"],

@@ -38,9 +38,11 @@ BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b00030000000000000000
 FIXED_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "qual", "filter", "info"]
 ANNOTATION_KEYS = ("CSQ", "ANN", "EFF", "BCSQ")
 # Text per chunk. The importer keeps two chunks in memory (one read ahead on a
-# thread, one in DuckDB); 32 MB gave the same import time as 64 MB with about
-# 250 MB less peak memory on a 3.9 kB-per-record VEP+SnpEff trio.
-DEFAULT_CHUNK_BYTES = 32 << 20
+# thread, one in DuckDB). On a 1 M-record, 3.9 kB-per-record VEP+SnpEff trio
+# with the workspace's 256 MB checkpoint threshold, 16 MB chunks imported in
+# 196 s at 1,092 MiB peak, 24 MB in 197 s at 1,164 MiB, 32 MB in 179 s at
+# 1,576 MiB (over the 1.5 GB budget).
+DEFAULT_CHUNK_BYTES = 16 << 20
 
 
 @dataclass

@@ -425,12 +425,18 @@ class _Importer:
                     con.execute("UPDATE cases SET status = 'imported' WHERE case_id = ? AND status = 'importing'",
                                 [result.case_id])
                     con.execute("COMMIT")
-                except BaseException:
+                except BaseException as exc:
                     try:
                         con.execute("ROLLBACK")
                     except duckdb.Error:
                         pass
                     self.undo.cleanup(con)
+                    if isinstance(exc, duckdb.OutOfMemoryException):
+                        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+                        raise InputError(
+                            f"the database engine ran out of memory during the import (limit {limit}); nothing "
+                            "was added. Set RAREDESK_MEMORY_LIMIT higher (e.g. 2GB) and import again",
+                            path) from None
                     raise
                 finally:
                     if getattr(self, "_restore_memory", None):
@@ -733,6 +739,14 @@ class _Importer:
                     FROM {name} c JOIN _alle a USING (record_index)""")
             self._insert_variants(con, hdr, plans, sample_cols, vt, tt, file_id, file_seq)
             con.execute("COMMIT")
+        except BaseException:
+            # an aborted transaction refuses everything else (the drops below would
+            # raise a TransactionException instead of the real error)
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
         finally:
             for name in self._temp:
                 con.execute(f"DROP TABLE IF EXISTS {name}")
@@ -1164,9 +1178,10 @@ class _Prefetch:
 
     The import reads, inflates and parses the next chunk (and finds its INFO
     keys, NumPy) while DuckDB works on the current one; all of these release
-    the GIL for their heavy parts. At most one finished item waits, so memory
-    holds two chunks, not more. An exception in the worker is raised in the
-    consumer at the item where it happened; leaving the ``with`` block early
+    the GIL for their heavy parts. The worker starts on item n+1 only when the
+    consumer has taken item n, so memory holds two chunks (the one being
+    written and the next), never three. An exception in the worker is raised in
+    the consumer at the item where it happened; leaving the ``with`` block early
     (cancel, error) stops the worker and closes ``source``.
     """
 
@@ -1175,6 +1190,7 @@ class _Prefetch:
     def __init__(self, source, fn):
         self._source, self._fn = source, fn
         self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._slot = threading.Semaphore(1)   # items the worker may make before the consumer takes one
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="raredesk-import-read", daemon=True)
 
@@ -1187,13 +1203,26 @@ class _Prefetch:
                 continue
         return False
 
+    def _wait_slot(self) -> bool:
+        while not self._stop.is_set():
+            if self._slot.acquire(timeout=0.1):
+                return True
+        return False
+
     def _run(self) -> None:
         try:
-            for item in self._source:
-                if not self._put((self._fn(item), None)):
+            source = iter(self._source)
+            while self._wait_slot():
+                try:
+                    item = next(source)
+                except StopIteration:
+                    self._put((self._END, None))
                     return
+                made = self._fn(item)
                 del item
-            self._put((self._END, None))
+                if not self._put((made, None)):
+                    return
+                del made
         except BaseException as exc:   # handed to the consumer
             self._put((None, exc))
         finally:
@@ -1211,11 +1240,13 @@ class _Prefetch:
     def __iter__(self):
         while True:
             item, exc = self._queue.get()
+            self._slot.release()
             if exc is not None:
                 raise exc
             if item is self._END:
                 return
             yield item
+            del item
 
     def __exit__(self, *exc_info) -> None:
         self._stop.set()

@@ -28,8 +28,11 @@ def test_reads_at_most_one_item_ahead():
         it = iter(items)
         assert next(it) == 0
         time.sleep(0.3)
-        # item 0 consumed, item 1 waiting in the queue, item 2 made and blocked on put
-        assert len(produced) <= 3
+        # item 0 taken, item 1 made and waiting; item 2 not read until item 1 is taken
+        assert produced == [0, 1]
+        assert next(it) == 1
+        time.sleep(0.3)
+        assert produced == [0, 1, 2]
 
 
 def test_an_error_in_the_worker_is_raised_where_it_happened():
