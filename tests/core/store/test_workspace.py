@@ -170,3 +170,33 @@ def test_cli_passphrase_file(tmp_path, data_dir):
     empty.write_text("")
     bad = run("cases", "--workspace", ws, "--passphrase-file", str(empty))
     assert bad.returncode == 2 and "the passphrase file is empty" in bad.stderr
+
+
+def test_import_left_in_the_log_survives_a_crash(tmp_path, data_dir):
+    """The import commits each chunk to the write-ahead log and checkpoints rarely
+    (256 MB): a process killed right after the import loses nothing."""
+    path = tmp_path / "ws"
+    vcf = data_dir / "slivar/ashk-trio.vcf.gz"
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import os
+        from raredesk.store.workspace import Workspace
+        from raredesk.store.importer import import_vcf
+        ws = Workspace({str(path)!r})
+        res = import_vcf(ws, {str(vcf)!r}, "trio", chunk_bytes=300_000)
+        print(res.variant_rows, flush=True)
+        os._exit(0)   # no close, no checkpoint: as if killed
+    """)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = int(proc.stdout.split()[-1])
+    wal = path / (DB_FILE + ".wal")
+    assert wal.exists() and wal.stat().st_size > 1_000_000   # the rows are in the log, not yet in the file
+    ws = Workspace(path)
+    try:
+        con = ws.cursor()
+        assert con.execute("SELECT count(*) FROM case_1_variants").fetchone()[0] == rows > 0
+        assert con.execute("SELECT status, n_variants FROM cases").fetchall() == [("imported", rows)]
+        assert con.execute("SELECT status FROM files").fetchall() == [("imported",)]
+        assert con.execute("SELECT count(*) FROM case_1_annotations").fetchone()[0] > 0
+    finally:
+        ws.close()
+    assert not wal.exists() or wal.stat().st_size == 0
