@@ -5,10 +5,12 @@
 WORKSPACE is a folder a finished import left (``bench_import.py --keep DIR`` or
 ``raredesk import``). For every case it streams the variants table and the stored
 annotation text out of the workspace as Arrow batches (not timed) and appends
-them to a new DuckDB database file, one transaction per batch, then CHECKPOINTs;
+them to a new workspace, one transaction per batch, then CHECKPOINTs;
 only the appends and the checkpoint are timed. That is the cost of the write
 with no VCF parsing at all: a lower bound for any import that stores the same
-columns in DuckDB. It is measured for a few engine settings (threads, a forced
+columns in DuckDB. The new database is a RareDesk workspace, so the import's
+own engine settings apply (storage format, memory limit, checkpoint
+threshold); it is measured with a few changes on top (threads, a forced
 uncompressed store) and printed beside ``bcftools query`` of the same fields
 when ``--vcf`` is given (the import benchmark's reference, same run).
 """
@@ -30,6 +32,9 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_import import run_bcftools  # noqa: E402
 
+from raredesk.store.importer import _ensure_annotation_store  # noqa: E402
+from raredesk.store.workspace import DB_FILE, Workspace  # noqa: E402
+
 SETTINGS = {
     "threads=1": ["SET threads=1"],
     "threads=2": ["SET threads=2"],
@@ -46,27 +51,23 @@ def tables(src: duckdb.DuckDBPyConnection) -> list[str]:
 
 def write_floor(src: duckdb.DuckDBPyConnection, names: list[str], setup: list[str], batch: int,
                 out_dir: Path) -> dict:
-    db = out_dir / "floor.duckdb"
-    for f in (db, Path(str(db) + ".wal")):
-        if f.exists():
-            f.unlink()
-    # as a workspace is opened (raredesk.store.workspace): the v1.5.0 format compresses long text with ZSTD
-    dst = duckdb.connect(":memory:")
-    dst.execute(f"ATTACH '{db}' AS out (STORAGE_VERSION 'v1.5.0')")
-    dst.execute("USE out")
-    dst.execute("SET memory_limit='600MB'")
-    dst.execute("SET preserve_insertion_order=false")
+    # a new workspace: the import's own engine settings (storage format, memory, checkpoint
+    # threshold) and its own annotation table (ZSTD text); `setup` is applied on top
+    ws_dir = out_dir / "floor"
+    if ws_dir.exists():
+        shutil.rmtree(ws_dir)
+    ws = Workspace(ws_dir)
+    dst = ws.cursor()
     for s in setup:
         dst.execute(s)
     per_table = {}
     total = 0.0
     for name in names:
-        ddl = src.execute("SELECT sql FROM duckdb_tables() WHERE database_name = 'ws' AND table_name = ?",
-                          [name]).fetchone()[0]
         if name.endswith("_annotations"):
-            # duckdb_tables() leaves out the column's compression; the importer's table has it
-            ddl = ddl.replace('"value" VARCHAR', '"value" VARCHAR USING COMPRESSION zstd')
-        dst.execute(ddl)
+            _ensure_annotation_store(dst, int(name.split("_")[1]))
+        else:
+            dst.execute(src.execute("SELECT sql FROM duckdb_tables() WHERE database_name = 'ws' "
+                                    "AND table_name = ?", [name]).fetchone()[0])
         reader = src.execute(f'SELECT * FROM ws."{name}"').to_arrow_reader(batch)
         spent = 0.0
         for rb in reader:
@@ -81,10 +82,9 @@ def write_floor(src: duckdb.DuckDBPyConnection, names: list[str], setup: list[st
     t0 = time.perf_counter()
     dst.execute("CHECKPOINT")
     ckpt = time.perf_counter() - t0
-    dst.execute("USE memory")
-    dst.execute("DETACH out")
     dst.close()
-    size = db.stat().st_size
+    ws.close()
+    size = (ws_dir / DB_FILE).stat().st_size
     return {"tables": per_table, "checkpoint": ckpt, "total": total + ckpt, "bytes": size}
 
 
@@ -94,9 +94,9 @@ def main() -> int:
     ap.add_argument("--vcf", help="the imported VCF: bcftools query on it is printed beside the floor")
     ap.add_argument("--batch", type=int, default=100_000, help="rows per appended batch (one transaction each)")
     args = ap.parse_args()
-    db = Path(args.workspace) / "raredesk.duckdb"
+    db = Path(args.workspace) / DB_FILE
     if not db.exists():
-        raise SystemExit(f"error: {args.workspace}: no raredesk.duckdb here")
+        raise SystemExit(f"error: {args.workspace}: no {DB_FILE} here")
     src = duckdb.connect(":memory:")
     src.execute("SET memory_limit='2GB'")
     src.execute(f"ATTACH '{db}' AS ws (READ_ONLY)")

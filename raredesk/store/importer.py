@@ -669,7 +669,7 @@ class _Importer:
         limit = _parse_size(current)
         if limit is not None and limit < need:
             con.execute(f"SET memory_limit = '{need // 2**20}MB'")
-            self._restore_memory = current
+            self._restore_memory = self.ws.memory_limit
 
     def _info_plan(self, con, case_id, hdr: VcfHeader, vt: str, existing_cols: dict) -> list[_InfoPlan]:
         known = {r[0]: (r[1], r[2]) for r in con.execute(

@@ -178,6 +178,8 @@ class Workspace:
         mem = os.environ.get("RAREDESK_MEMORY_LIMIT", "600MB")
         self.con.execute(f"SET threads={threads}")
         self.con.execute(f"SET memory_limit={_sql_string(mem)}")
+        # as configured: current_setting() gives a rounded text ("572.2 MiB") that sets a smaller limit
+        self.memory_limit = mem
         # insert order is not semantic (explicit ids, every read sorts); false lowers insert memory
         self.con.execute("SET preserve_insertion_order=false")
         # Committed rows wait in the write-ahead log until a checkpoint writes them compressed.

@@ -339,15 +339,16 @@ def test_engine_out_of_memory_is_one_error_naming_the_file(ws, data_dir, monkeyp
     from raredesk.store import importer
 
     def tiny(self, con, vt, tt):
-        self._restore_memory = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        self._restore_memory = self.ws.memory_limit   # as _fit_memory does when it raises the limit
         # enough to set up and read a chunk, too little to insert its 227-column rows
         con.execute("SET memory_limit = '80MB'")
 
     monkeypatch.setattr(importer._Importer, "_fit_memory", tiny)
+    own_limit = ws.cursor().execute("SELECT current_setting('memory_limit')").fetchone()[0]
     with pytest.raises(InputError, match="ran out of memory.*RAREDESK_MEMORY_LIMIT") as info:
         import_vcf(ws, data_dir / SCOUT, "c")
     assert info.value.path == str(data_dir / SCOUT)
     assert "\n" not in info.value.one_line()
     assert_untouched(ws)
     limit = ws.cursor().execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    assert limit != "76.2 MiB"   # the workspace's own limit is back
+    assert limit == own_limit != "76.2 MiB"   # the workspace's own limit is back
